@@ -43,12 +43,12 @@ export function tcpChecksum(b: Uint8Array, off: number, len: number): number {
   return ~sum & 0xffff;
 }
 
-export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView | undefined {
+/** Offset of the MSS value (2 bytes) from `off`, or -1 when the packet has no MSS option. */
+export function findMss(b: Uint8Array, off: number, len: number): number {
   const t = tcpOffset(b, off, len);
-  if (t < 0 || len < t + 20) return undefined;
+  if (t < 0 || len < t + 20) return -1;
   const tcp = off + t;
   const doff = (b[tcp + 12]! >> 4) * 4;
-  let mssAt = -1;
   for (let i = 20; i + 1 < doff; ) {
     const kind = b[tcp + i]!;
     if (kind === OPT_EOL) break;
@@ -58,9 +58,23 @@ export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView |
     }
     const l = b[tcp + i + 1]!;
     if (l < 2 || i + l > doff) break;
-    if (kind === OPT_MSS && l === 4) mssAt = tcp + i + 2 - off;
+    if (kind === OPT_MSS && l === 4) return t + i + 2;
     i += l;
   }
+  return -1;
+}
+
+/** The TCP destination port of an IPv4/IPv6 TCP packet, or -1. */
+export function tcpDport(b: Uint8Array, off: number, len: number): number {
+  const t = tcpOffset(b, off, len);
+  return t < 0 || len < t + 4 ? -1 : (b[off + t + 2]! << 8) | b[off + t + 3]!;
+}
+
+export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView | undefined {
+  const t = tcpOffset(b, off, len);
+  if (t < 0 || len < t + 20) return undefined;
+  const tcp = off + t;
+  const mssAt = findMss(b, off, len);
   return {
     family: b[off]! >> 4 === 4 ? 4 : 6,
     sport: (b[tcp]! << 8) | b[tcp + 1]!,
@@ -74,10 +88,10 @@ export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView |
 
 /** Sets the MSS option to `mss` and recomputes the TCP checksum; false when there is no MSS option. */
 export function rewriteMss(b: Uint8Array, off: number, len: number, mss: number): boolean {
-  const syn = readSyn(b, off, len);
-  if (!syn || syn.mssAt < 0) return false;
-  b[off + syn.mssAt] = mss >> 8;
-  b[off + syn.mssAt + 1] = mss & 0xff;
+  const at = findMss(b, off, len);
+  if (at < 0) return false;
+  b[off + at] = mss >> 8;
+  b[off + at + 1] = mss & 0xff;
   const csum = off + tcpOffset(b, off, len) + TCP_CHECKSUM;
   b[csum] = 0;
   b[csum + 1] = 0;
