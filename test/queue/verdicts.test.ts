@@ -7,17 +7,20 @@ import { startCapture } from '../lab/capture.js';
 import { queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 import { readSyn } from './syn.js';
 
-test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6)', async (t) => {
+test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); a throwing handler accepts its batch', async (t) => {
   const lab = await Lab.create({ tag: 'qverd' });
   t.after(() => lab.destroy());
-  await queueSyns(lab, '81:83', 3);
-  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200']);
+  await queueSyns(lab, '81:84', 3);
+  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw']);
   assert.equal(consumer.first['event'], 'ready', JSON.stringify(consumer.first));
 
   const capture = await startCapture(lab, 'server', LabInterface.server, { filter: 'tcp', direction: 'in' });
   for (const family of [4, 6] as const) {
     for (const dport of [81, 82, 83]) await syngen(lab, { family, count: 5, dport, mss: 1460 });
   }
+  // Alone in their batch: a throwing handler gets its whole batch accepted unchanged.
+  await sleep(200);
+  await syngen(lab, { family: 4, count: 1, dport: 84, mss: 1460 });
   await sleep(200);
   const syns = (await capture.stop()).map((p) => readSyn(p.ip)).filter((s) => s !== undefined && (s.flags & 0x12) === 0x02);
   const stats = await stopConsumer(consumer);
@@ -30,7 +33,12 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
     assert.equal(of(83).length, 5, `IPv${family} modified SYNs arrive`);
     assert.ok(of(83).every((s) => s!.mss === 1200 && s!.checksumOk), `IPv${family} modified SYNs carry MSS 1200 and a valid checksum`);
   }
-  assert.equal(stats['stats'].packets, 30);
+  const thrown = syns.filter((s) => s!.dport === 84);
+  assert.equal(thrown.length, 1, 'the SYN whose handler threw arrives');
+  assert.ok(thrown[0]!.mss === 1460 && thrown[0]!.checksumOk, 'unchanged');
+  assert.equal(stats['stats'].callbackErrors, 1);
+  assert.ok(consumer.process.stdout.includes('"event":"handler-error","message":"test handler failure"'), 'onError got the error');
+  assert.equal(stats['stats'].packets, 31);
   assert.equal(stats['stats'].dropped, 10);
   assert.equal(stats['stats'].modified, 10);
   assert.equal(stats['stats'].verdictErrors, 0);
