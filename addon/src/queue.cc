@@ -139,35 +139,34 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
 
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  int rc = uv_poll_init(loop, poll_, fd_);
-  if (rc == 0) {
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, &Queue::OnPoll);
-  }
+  box_ = new PollBox;
+  box_->queue = this;
+  int rc = uv_poll_init(loop, &box_->poll, fd_);
   if (rc != 0) {
-    state_ = State::Open;
+    delete box_;  // never initialised: libuv does not know it
+    box_ = nullptr;
+  } else {
+    box_->poll.data = box_;
+    napi_add_async_cleanup_hook(env, &Queue::OnEnvCleanup, box_, &box_->hook);
+    rc = uv_poll_start(&box_->poll, UV_READABLE, &Queue::OnPoll);
+  }
+  state_ = State::Open;
+  if (rc != 0) {
     Shutdown();
     Napi::Error e = Napi::Error::New(env, std::string("cannot poll the netlink socket: ") + uv_strerror(rc));
     e.Set("code", "NFQ_ERR_SOCKET");
     e.ThrowAsJavaScriptException();
     return;
   }
-  state_ = State::Open;
   // An open queue keeps its JavaScript object (and so the buffers and callbacks) alive.
   Ref();
   selfRef_ = true;
-  if (napi_add_env_cleanup_hook(env, &Queue::OnCleanup, this) == napi_ok) cleanupHookAdded_ = true;
 }
 
 Queue::~Queue() {
   // Reached on garbage collection or environment teardown; an open queue holds a reference to
   // itself, so normally close() or the cleanup hook ran first.
   if (state_ == State::Open) Shutdown();
-  if (cleanupHookAdded_) {
-    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
-    cleanupHookAdded_ = false;
-  }
 }
 
 void Queue::ThrowOpenError(const char* code, int err, const char* syscall, const char* message) {
@@ -366,7 +365,8 @@ void Queue::NoteError(const nlmsghdr* nlh) {
 }
 
 void Queue::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  Queue* q = static_cast<Queue*>(handle->data);
+  Queue* q = static_cast<PollBox*>(handle->data)->queue;
+  if (q == nullptr) return;
   if (status < 0) {
     q->stats_.recvErrors++;
     return;
@@ -604,10 +604,11 @@ Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
 void Queue::Shutdown() {
   if (state_ != State::Open) return;
   state_ = State::Closed;
-  if (poll_) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
+  if (box_) {
+    box_->queue = nullptr;
+    uv_poll_stop(&box_->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&box_->poll), &Queue::OnPollClosed);
+    box_ = nullptr;
   }
   if (fd_ >= 0) {
     double before = stats_.startupAccepted;
@@ -670,10 +671,6 @@ void Queue::Shutdown() {
 }
 
 void Queue::ReleaseJs() {
-  if (cleanupHookAdded_) {
-    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
-    cleanupHookAdded_ = false;
-  }
   onBatch_.Reset();
   onError_.Reset();
   bufRef_.Reset();
@@ -687,10 +684,17 @@ void Queue::ReleaseJs() {
   }
 }
 
-void Queue::OnCleanup(void* arg) {
-  Queue* q = static_cast<Queue*>(arg);
-  q->cleanupHookAdded_ = false;  // hooks may not be removed while they run
-  q->Shutdown();
+// Environment teardown (process exit, worker exit or terminate()): close the queue like close() does.
+// The environment waits until the poll handle's close callback removes this hook.
+void Queue::OnEnvCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
+  PollBox* box = static_cast<PollBox*>(arg);
+  if (box->queue) box->queue->Shutdown();  // else a close is already under way
+}
+
+void Queue::OnPollClosed(uv_handle_t* handle) {
+  PollBox* box = static_cast<PollBox*>(handle->data);
+  if (box->hook) napi_remove_async_cleanup_hook(box->hook);
+  delete box;
 }
 
 Napi::Value Queue::GetPortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), portId_); }
