@@ -6,12 +6,20 @@ import { Lab, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 import { readSyn } from './syn.js';
+import { PacketFlag } from '../../src/queue/binding.js';
+
+async function ifindex(lab: Lab, dev: string): Promise<number> {
+  const { stdout } = await lab.exec('router', 'ip', ['-j', 'link', 'show', 'dev', dev]);
+  return (JSON.parse(stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
+}
 
 test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); a throwing handler accepts its batch', async (t) => {
   const lab = await Lab.create({ tag: 'qverd' });
   t.after(() => lab.destroy());
   await queueSyns(lab, '81:84', 3);
-  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw']);
+  // A mark on the IPv4 accept port, to see it in the descriptor table.
+  await lab.exec('router', 'iptables', ['-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '81', '-j', 'MARK', '--set-mark', '42']);
+  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw', '--record-rows', '100']);
   assert.equal(consumer.first['event'], 'ready', JSON.stringify(consumer.first));
 
   const capture = await startCapture(lab, 'server', LabInterface.server, { filter: 'tcp', direction: 'in' });
@@ -39,6 +47,26 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
   assert.equal(stats['stats'].callbackErrors, 1);
   assert.ok(consumer.process.stdout.includes('"event":"handler-error","message":"test handler failure"'), 'onError got the error');
   assert.equal(stats['stats'].packets, 31);
+
+  // The descriptor of each packet: hook, family, interfaces, mark, lengths, pre-filled verdict. The lab
+  // turns receive offload off, so the kernel reports the checksum as not verified (nfqnl_put_packet_info).
+  const toc = await ifindex(lab, LabInterface.routerToClient);
+  const tos = await ifindex(lab, LabInterface.routerToServer);
+  const rows = stats['rows'] as Array<Record<string, number>>;
+  assert.equal(rows.length, 31);
+  const v4 = rows[0]!;
+  const v6 = rows[15]!;
+  assert.deepEqual(
+    { ...v4, id: 0, offset: 0 },
+    { id: 0, offset: 0, length: 44, origLength: 44, hook: 2, family: 4, indev: toc, outdev: tos, mark: 42, flags: PacketFlag.csumNotVerified, verdict: 1, newLength: 0 },
+  );
+  assert.deepEqual(
+    { ...v6, id: 0, offset: 0 },
+    { id: 0, offset: 0, length: 64, origLength: 64, hook: 2, family: 6, indev: toc, outdev: tos, mark: 0, flags: PacketFlag.csumNotVerified, verdict: 1, newLength: 0 },
+  );
+  for (const r of rows) assert.equal(r['offset']! % 8, 0, 'packets start 8-byte aligned');
+  const ids = rows.map((r) => r['id']!);
+  assert.deepEqual(ids, ids.map((_, i) => ids[0]! + i), 'ids in arrival order');
   assert.equal(stats['stats'].dropped, 10);
   assert.equal(stats['stats'].modified, 10);
   assert.equal(stats['stats'].verdictErrors, 0);
