@@ -60,6 +60,7 @@ export interface SyngenOptions {
   rate?: number;
   mss?: number;
   sportBase?: number;
+  options?: 'mss' | 'linux' | 'none';
 }
 
 export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number; seconds: number }> {
@@ -69,6 +70,7 @@ export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number
   if (o.rate) args.push('--rate', String(o.rate));
   if (o.mss) args.push('--mss', String(o.mss));
   if (o.sportBase) args.push('--sport-base', String(o.sportBase));
+  if (o.options) args.push('--options', o.options);
   const { stdout } = await lab.exec('client', SYNGEN, args);
   return JSON.parse(stdout) as { sent: number; seconds: number };
 }

@@ -100,3 +100,40 @@ export function rewriteMss(b: Uint8Array, off: number, len: number, mss: number)
   b[csum + 1] = c & 0xff;
   return true;
 }
+
+/**
+ * Adds an MSS option to a SYN that has no options and no data (grows the packet by 4 bytes in place,
+ * into the tailroom): TCP data offset, IP length, IPv4 header checksum and TCP checksum follow.
+ * Returns the new length, or 0 when the packet is not such a SYN.
+ */
+export function insertMss(b: Uint8Array, off: number, len: number, mss: number): number {
+  const t = tcpOffset(b, off, len);
+  if (t < 0 || len !== t + 20 || b[off + t + 12]! >> 4 !== 5) return 0;
+  const tcp = off + t;
+  b[tcp + 20] = OPT_MSS;
+  b[tcp + 21] = 4;
+  b[tcp + 22] = mss >> 8;
+  b[tcp + 23] = mss & 0xff;
+  b[tcp + 12] = 6 << 4;
+  const n = len + 4;
+  if (b[off]! >> 4 === 4) {
+    b[off + 2] = n >> 8;
+    b[off + 3] = n & 0xff;
+    b[off + 10] = 0;
+    b[off + 11] = 0;
+    let sum = 0;
+    for (let i = 0; i < t; i += 2) sum += (b[off + i]! << 8) | b[off + i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    b[off + 10] = (~sum >> 8) & 0xff;
+    b[off + 11] = ~sum & 0xff;
+  } else {
+    b[off + 4] = (n - IPV6_HEADER) >> 8;
+    b[off + 5] = (n - IPV6_HEADER) & 0xff;
+  }
+  b[tcp + TCP_CHECKSUM] = 0;
+  b[tcp + TCP_CHECKSUM + 1] = 0;
+  const c = tcpChecksum(b, off, n);
+  b[tcp + TCP_CHECKSUM] = c >> 8;
+  b[tcp + TCP_CHECKSUM + 1] = c & 0xff;
+  return n;
+}

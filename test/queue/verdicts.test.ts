@@ -13,13 +13,13 @@ async function ifindex(lab: Lab, dev: string): Promise<number> {
   return (JSON.parse(stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
 }
 
-test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); a throwing handler accepts its batch', async (t) => {
+test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); growing into the tailroom works; bad verdicts and a throwing handler accept unchanged', async (t) => {
   const lab = await Lab.create({ tag: 'qverd' });
   t.after(() => lab.destroy());
-  await queueSyns(lab, '81:84', 3);
+  await queueSyns(lab, '81:86', 3);
   // A mark on the IPv4 accept port, to see it in the descriptor table.
   await lab.exec('router', 'iptables', ['-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '81', '-j', 'MARK', '--set-mark', '42']);
-  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw', '--record-rows', '100']);
+  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw,85=insert:1300,86=bad', '--record-rows', '31']);
   assert.equal(consumer.first['event'], 'ready', JSON.stringify(consumer.first));
 
   const capture = await startCapture(lab, 'server', LabInterface.server, { filter: 'tcp', direction: 'in' });
@@ -30,7 +30,14 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
   await sleep(200);
   await syngen(lab, { family: 4, count: 1, dport: 84, mss: 1460 });
   await sleep(200);
-  const syns = (await capture.stop()).map((p) => readSyn(p.ip)).filter((s) => s !== undefined && (s.flags & 0x12) === 0x02);
+  // Growing packets into the tailroom, and impossible verdicts / lengths.
+  for (const family of [4, 6] as const) {
+    await syngen(lab, { family, count: 3, dport: 85, options: 'none' });
+    await syngen(lab, { family, count: 4, dport: 86, mss: 1460 });
+  }
+  await sleep(200);
+  const captured = await capture.stop();
+  const syns = captured.map((p) => readSyn(p.ip)).filter((s) => s !== undefined && (s.flags & 0x12) === 0x02);
   const stats = await stopConsumer(consumer);
 
   for (const family of [4, 6]) {
@@ -46,7 +53,19 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
   assert.ok(thrown[0]!.mss === 1460 && thrown[0]!.checksumOk, 'unchanged');
   assert.equal(stats['stats'].callbackErrors, 1);
   assert.ok(consumer.process.stdout.includes('"event":"handler-error","message":"test handler failure"'), 'onError got the error');
-  assert.equal(stats['stats'].packets, 31);
+  for (const family of [4, 6]) {
+    const grown = syns.filter((s) => s!.family === family && s!.dport === 85);
+    assert.equal(grown.length, 3, `IPv${family} grown SYNs arrive`);
+    assert.ok(grown.every((s) => s!.mss === 1300 && s!.checksumOk), `IPv${family} grown SYNs carry the inserted MSS option`);
+    const bad = syns.filter((s) => s!.family === family && s!.dport === 86);
+    assert.equal(bad.length, 4, `IPv${family} SYNs with an impossible verdict or length arrive`);
+    assert.ok(bad.every((s) => s!.mss === 1460 && s!.checksumOk), 'unchanged');
+  }
+  const grownLengths = captured.filter((p) => readSyn(p.ip)?.dport === 85).map((p) => p.ip.length).sort();
+  assert.deepEqual(grownLengths, [44, 44, 44, 64, 64, 64], 'exactly 4 bytes longer than the 40 and 60 bytes sent');
+  assert.equal(stats['stats'].badVerdicts, 8);
+  assert.equal(stats['stats'].modified, 16);
+  assert.equal(stats['stats'].packets, 45);
 
   // The descriptor of each packet: hook, family, interfaces, mark, lengths, pre-filled verdict. The lab
   // turns receive offload off, so the kernel reports the checksum as not verified (nfqnl_put_packet_info).
@@ -68,7 +87,6 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
   const ids = rows.map((r) => r['id']!);
   assert.deepEqual(ids, ids.map((_, i) => ids[0]! + i), 'ids in arrival order');
   assert.equal(stats['stats'].dropped, 10);
-  assert.equal(stats['stats'].modified, 10);
   assert.equal(stats['stats'].verdictErrors, 0);
   assert.equal(stats['kernel'].waiting, 0, 'nothing left waiting in the kernel queue');
   assert.equal(stats['after'], null, 'the queue is unbound after close');
