@@ -105,7 +105,8 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
 
   buf_ = bytes.Data();
-  bufLen_ = bytes.ByteLength();
+  // Offsets are uint32 in the table.
+  bufLen_ = std::min<size_t>(bytes.ByteLength(), 0xffffffffu - kSlotStride);
   table_ = table.Data();
   tableRows_ = static_cast<uint32_t>(table.ElementLength() / kStride);
   nslots_ = std::min(tableRows_, kMaxSlots);
@@ -159,7 +160,8 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
     return;
   }
   // An open queue keeps its JavaScript object (and so the buffers and callbacks) alive.
-  Ref();
+  uint32_t refs = 0;
+  napi_reference_ref(env, static_cast<napi_ref>(*this), &refs);
   selfRef_ = true;
 }
 
@@ -495,38 +497,52 @@ uint32_t Queue::FillBatch(bool allowRecv) {
   return count;
 }
 
+// Raw Node-API calls here, not node-addon-api's wrappers: while a worker is being terminated the call
+// into JavaScript fails, and the wrappers turn a failed call into a fatal error.
 void Queue::Deliver(uint32_t count) {
   stats_.batches++;
   stats_.packets += count;
   if (count > stats_.batchMax) stats_.batchMax = count;
   stats_.batchHist[HistBucket(count)]++;
 
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) scope = nullptr;
+  napi_value recv = nullptr, fn = nullptr, argv[1] = {nullptr}, result = nullptr;
+  napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
+  napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &fn);
+  napi_create_uint32(env_, count, &argv[0]);
   inCallback_ = true;
-  Napi::Value r = onBatch_.MakeCallback(Value(), {Napi::Number::New(env, count)}, *asyncCtx_);
+  napi_status st = recv && fn ? napi_make_callback(env_, *asyncCtx_, recv, fn, 1, argv, &result) : napi_generic_failure;
   inCallback_ = false;
-  bool failed = r.IsEmpty() || env.IsExceptionPending();
-  Napi::Value err;
-  if (env.IsExceptionPending()) err = env.GetAndClearPendingException().Value();
+  bool pending = false;
+  napi_is_exception_pending(env_, &pending);
+  napi_value err = nullptr;
+  if (pending) napi_get_and_clear_last_exception(env_, &err);
+  bool failed = st != napi_ok || pending;
   // A failed handler may have written half the table: the whole batch goes through unchanged.
   SendVerdicts(count, failed);
   if (failed) {
     stats_.callbackErrors++;
-    if (!err.IsEmpty()) {
-      if (!onError_.IsEmpty()) {
+    // No error to report when the call failed because the environment is being torn down.
+    if (err) {
+      napi_value onError = nullptr;
+      if (!onError_.IsEmpty()) napi_get_reference_value(env_, static_cast<napi_ref>(onError_), &onError);
+      if (onError) {
         inCallback_ = true;
-        onError_.MakeCallback(Value(), {err}, *asyncCtx_);
+        napi_make_callback(env_, *asyncCtx_, recv, onError, 1, &err, &result);
         inCallback_ = false;
-        if (env.IsExceptionPending()) {
-          Napi::Error again = env.GetAndClearPendingException();
-          napi_fatal_exception(env_, again.Value());
+        napi_is_exception_pending(env_, &pending);
+        if (pending) {
+          napi_value again = nullptr;
+          napi_get_and_clear_last_exception(env_, &again);
+          if (again) napi_fatal_exception(env_, again);
         }
       } else {
         napi_fatal_exception(env_, err);
       }
     }
   }
+  if (scope) napi_close_handle_scope(env_, scope);
   if (closeRequested_) {
     closeRequested_ = false;
     Shutdown();
@@ -680,7 +696,8 @@ void Queue::ReleaseJs() {
   table_ = nullptr;
   if (selfRef_) {
     selfRef_ = false;
-    Unref();
+    uint32_t left = 0;
+    napi_reference_unref(env_, static_cast<napi_ref>(*this), &left);
   }
 }
 

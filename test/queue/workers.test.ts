@@ -32,11 +32,16 @@ test('two queues in two worker_threads work at once and exit by themselves', asy
   assert.deepEqual(stats['exitCodes'], [0, 0], 'both workers exited by themselves');
 });
 
-test('a worker terminated with its queue open releases the queue (environment cleanup hook)', async (t) => {
+test('a worker terminated with its queue open, in the middle of a flood, releases the queue (environment cleanup hook)', async (t) => {
   const lab = await Lab.create({ tag: 'qterm' });
   t.after(() => lab.destroy());
+  await queueSyns(lab, 83, 14);
+  // Terminating while batches are being handled: calls into JavaScript fail and must not be fatal.
+  const flood = syngen(lab, { family: 4, count: 100_000, dport: 83, rate: 50_000 });
+  await sleep(100);
   const proc = lab.spawn('router', process.execPath, [WORKERS, '--terminate', '14']);
   const done = await proc.exited;
+  await flood;
   assert.equal(done.code, 0, done.stderr);
   const ev = events(done.stdout).find((e) => e['event'] === 'terminated');
   assert.ok(ev, done.stdout);
