@@ -13,21 +13,23 @@ async function ifindex(lab: Lab, dev: string): Promise<number> {
   return (JSON.parse(stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
 }
 
-test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); growing into the tailroom works; bad verdicts and a throwing handler accept unchanged', async (t) => {
-  const lab = await Lab.create({ tag: 'qverd' });
+for (const batchVerdicts of [true, false]) {
+test(`${batchVerdicts ? 'batched' : 'one-by-one'} accept verdicts: accept passes SYNs unchanged, drop stops them, modify delivers the rewritten bytes (IPv4 and IPv6); growing into the tailroom works; bad verdicts and a throwing handler accept unchanged`, async (t) => {
+  const lab = await Lab.create({ tag: batchVerdicts ? 'qverdb' : 'qverd1' });
   t.after(() => lab.destroy());
   await queueSyns(lab, '81:86', 3);
   // A mark on the IPv4 accept port, to see it in the descriptor table.
   await lab.exec('router', 'iptables', ['-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '81', '-j', 'MARK', '--set-mark', '42']);
-  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw,85=insert:1300,86=bad', '--record-rows', '31']);
+  const consumer = await startConsumer(lab, ['--queue', '3', '--policy', '81=accept,82=drop,83=mss:1200,84=throw,85=insert:1300,86=bad', '--record-rows', '31', '--pause-first', '300', ...(batchVerdicts ? [] : ['--no-batch-verdicts'])]);
   assert.equal(consumer.first['event'], 'ready', JSON.stringify(consumer.first));
 
   const capture = await startCapture(lab, 'server', LabInterface.server, { filter: 'tcp', direction: 'in' });
   for (const family of [4, 6] as const) {
     for (const dport of [81, 82, 83]) await syngen(lab, { family, count: 5, dport, mss: 1460 });
   }
-  // Alone in their batch: a throwing handler gets its whole batch accepted unchanged.
-  await sleep(200);
+  // Alone in their batch: a throwing handler gets its whole batch accepted unchanged. (The first batch
+  // stalls 300 ms, so the packets above queue up and reach the handler together: runs of accepts.)
+  await sleep(500);
   await syngen(lab, { family: 4, count: 1, dport: 84, mss: 1460 });
   await sleep(200);
   // Growing packets into the tailroom, and impossible verdicts / lengths.
@@ -87,7 +89,11 @@ test('accept passes SYNs unchanged, drop stops them, modify delivers the rewritt
   const ids = rows.map((r) => r['id']!);
   assert.deepEqual(ids, ids.map((_, i) => ids[0]! + i), 'ids in arrival order');
   assert.equal(stats['stats'].dropped, 10);
+  const messages = stats['stats'].verdictMessages as number;
+  if (batchVerdicts) assert.ok(messages < 45, `runs of plain accepts share a VERDICT_BATCH message (${messages} messages)`);
+  else assert.equal(messages, 45, 'one verdict message per packet');
   assert.equal(stats['stats'].verdictErrors, 0);
   assert.equal(stats['kernel'].waiting, 0, 'nothing left waiting in the kernel queue');
   assert.equal(stats['after'], null, 'the queue is unbound after close');
 });
+}
