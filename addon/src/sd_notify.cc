@@ -1,7 +1,10 @@
 // sdNotify(socketPath, message): one datagram to systemd's notification socket, the sd_notify(3)
 // protocol without libsystemd. NOTIFY_SOCKET is an AF_UNIX SOCK_DGRAM address, either a file system
 // path or, with a leading '@', a name in the abstract namespace (unix(7)); Node has no datagram unix
-// sockets, hence this function. JavaScript decides what to send and when; this only sends.
+// sockets, hence this function. JavaScript decides what to send and when (src/lifecycle/notify.ts);
+// this only sends. Built as its own target `sd_notify` of addon/binding.gyp
+// (addon/build/Release/sd_notify.node) with the queue addon's defines; until that target exists,
+// test/lifecycle/sd-notify-addon.ts builds it standalone.
 #include <napi.h>
 
 #include <cerrno>
