@@ -81,3 +81,17 @@ test('isLogLevel accepts exactly error, warn, info, debug', () => {
   for (const l of ['error', 'warn', 'info', 'debug']) assert.ok(isLogLevel(l));
   for (const l of ['verbose', 'silly', 'http', 'INFO', '']) assert.ok(!isLogLevel(l));
 });
+
+test('a line logged right before process.exit() reaches a piped stdout (fatal errors are not lost)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const loggerUrl = new URL('../../src/log/logger.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(loggerUrl)}).then(({ createLogger }) => {
+    createLogger({}).error('fatal', { code: 'ERR_X' });
+    process.exit(3);
+  });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 3, r.stderr);
+  const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+  assert.equal(line['msg'], 'fatal');
+  assert.equal(line['code'], 'ERR_X');
+});
