@@ -65,7 +65,7 @@ test('the watchdog pings WATCHDOG=1 at half of WATCHDOG_USEC, and skips while no
   const got = await r.waitFor(3, 2000);
   assert.ok(got.every((d) => d.msg === 'WATCHDOG=1'));
   const gaps = got.slice(1).map((d, i) => (d.at - got[i]!.at) / 1000);
-  assert.ok(gaps.every((g) => g > 60 && g < 400), `ping gaps ${gaps.join(', ')} ms`);
+  assert.ok(gaps.every((g) => g > 60 && g < 1000), `ping gaps ${gaps.join(', ')} ms`);
   alive = false;
   await sleep(150);
   const count = r.received.length;
