@@ -36,7 +36,7 @@ export interface NfQueueOptions {
   bufferBytes?: number;
   /** Socket receive buffer; 0 = from maxLen. Default 0. */
   rcvBuf?: number;
-  /** Batches per event-loop wake-up. Default 16. */
+  /** Batches per event-loop wake-up before timers and other I/O get a turn. Default 4 (about 1,000 packets, a few ms). */
   maxBatchesPerWake?: number;
   /** Send runs of unmodified accepts as one batch verdict. Default true. */
   batchVerdicts?: boolean;
@@ -50,7 +50,7 @@ export const NfQueueDefaults = {
   batchSize: 256,
   bufferBytes: 4 * 1024 * 1024,
   rcvBuf: 0,
-  maxBatchesPerWake: 16,
+  maxBatchesPerWake: 4,
   batchVerdicts: true,
 } as const;
 
