@@ -54,6 +54,12 @@ export const QUEUE_MAXLEN_MAX = 1_048_576;
 export const RULE_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
 /** IFNAMSIZ is 16 with the NUL; the characters are those `ip link` names use in practice. */
 export const INTERFACE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+/** Linux also refuses "." and ".." (dev_valid_name in net/core/dev.c); they would escape /sys/class/net.
+ * A leading "-" would read as an option to iptables. */
+export function isInterfaceName(name: string): boolean {
+  return INTERFACE_NAME_PATTERN.test(name) && name !== '.' && name !== '..' && !name.startsWith('-');
+}
 const U32_MAX = 0xffffffff;
 
 export function pathText(path: Path): string {
@@ -569,10 +575,10 @@ export function parsePortRange(item: unknown): PortRange | string {
 function interfaceName(raw: Raw, key: string, path: Path, checker: Checker): string | null {
   const value = raw[key];
   if (value === undefined || value === null) return null;
-  if (typeof value === 'string' && INTERFACE_NAME_PATTERN.test(value)) return value;
+  if (typeof value === 'string' && isInterfaceName(value)) return value;
   checker.report(
     [...path, key],
-    `${describe(value)} is not an interface name; use 1..15 of A-Z a-z 0-9 _ . : - (one interface, no wildcards)`,
+    `${describe(value)} is not an interface name; use 1..15 of A-Z a-z 0-9 _ . : - (one interface, no wildcards, not . or .., not starting with -)`,
   );
   return null;
 }
