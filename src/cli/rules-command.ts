@@ -19,7 +19,9 @@ function printReports(reports: readonly ApplyReport[], verb: 'apply' | 'remove')
       ? verb === 'apply'
         ? `${r.binary}: already up to date`
         : `${r.binary}: no mssmangler rules installed`
-      : `${r.binary}: ${r.added} rule(s) added, ${r.removed} removed`;
+      : verb === 'apply'
+        ? `${r.binary}: ${r.added} rule(s) added, ${r.removed} old rule(s) removed`
+        : `${r.binary}: ${r.removed} rule(s) removed`;
     process.stdout.write(`${line}\n`);
   }
 }
