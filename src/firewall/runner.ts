@@ -36,9 +36,9 @@ export function assertSafeArguments(binary: string, args: readonly string[]): as
 
 /** Runs the binary with arguments and optional stdin; resolves with its exit code (never rejects on a
  * non-zero exit, which callers interpret). A missing binary is an MssmanglerError. */
-export const runCommand: CommandRunner = (binary, args, input) => {
+export const runCommand: CommandRunner = async (binary, args, input) => {
   assertSafeArguments(binary, args);
-  return new Promise((resolve, reject) => {
+  return await new Promise<CommandResult>((resolve, reject) => {
     const child = spawn(binary, args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
