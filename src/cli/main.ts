@@ -84,6 +84,7 @@ export async function main(args: readonly string[]): Promise<number> {
       // only the first two are usage errors.
       if (error instanceof MssmanglerError) throw error;
       if (error !== undefined && error !== null && !(error instanceof CheckError) && error.name !== 'YError') throw error;
+      if (error instanceof CheckError) throw new MssmanglerError(ErrorCode.Usage, error.message);
       throw new MssmanglerError(ErrorCode.Usage, usageLine(message ?? error?.message ?? 'bad command line', args));
     });
   try {

@@ -458,7 +458,7 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   let mss = 0;
   if (action === 'set') {
     if (ruleRaw.mss === undefined) {
-      if (ruleRaw.action !== undefined) checker.report(path, 'action set needs "mss: N" (48..65495); add it, or use action clamp-to-pmtu');
+      if (ruleRaw.action === 'set') checker.report(path, 'action set needs "mss: N" (48..65495); add it, or use action clamp-to-pmtu');
     } else mss = mssValue(ruleRaw.mss, [...path, 'mss'], checker, match.family, 0);
   } else if (ruleRaw.mss !== undefined) {
     checker.report([...path, 'mss'], 'clamp-to-pmtu computes the MSS from the path MTU; remove mss, or use action: set');
