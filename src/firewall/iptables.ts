@@ -4,7 +4,7 @@
 import { ErrorCode, MssmanglerError } from '../errors.js';
 import type { FamilyChoice, PortRange } from '../config/config.js';
 import { FIREWALL_TAG, type FirewallRule } from './plan.js';
-import type { CommandRunner, FirewallBinary } from './runner.js';
+import type { CommandResult, CommandRunner, FirewallBinary } from './runner.js';
 
 export const TABLE = 'mangle';
 
@@ -79,19 +79,27 @@ function isOurs(tokens: readonly string[]): boolean {
   return false;
 }
 
+/** A failed firewall command; missing privilege gets its own code (and exit code) and the fix. */
+export function firewallError(binary: FirewallBinary, args: readonly string[], result: CommandResult): MssmanglerError {
+  const stderr = result.stderr.trim();
+  if (/permission denied|must be root|operation not permitted/i.test(stderr)) {
+    return new MssmanglerError(
+      ErrorCode.Permission,
+      `${binary} needs CAP_NET_ADMIN to change the firewall (${stderr}); run as root or grant the capability`,
+    );
+  }
+  return new MssmanglerError(ErrorCode.Firewall, `${binary} ${args.join(' ')} failed (exit ${result.code}): ${stderr}`);
+}
+
 async function run(runner: CommandRunner, binary: FirewallBinary, args: readonly string[]): Promise<void> {
   const result = await runner(binary, args);
-  if (result.code !== 0) {
-    throw new MssmanglerError(ErrorCode.Firewall, `${binary} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
-  }
+  if (result.code !== 0) throw firewallError(binary, args, result);
 }
 
 /** Our rules currently installed, as -S tokens starting with "-A CHAIN". */
 export async function listOurRules(runner: CommandRunner, binary: 'iptables' | 'ip6tables'): Promise<string[][]> {
   const result = await runner(binary, ['-t', TABLE, '-S']);
-  if (result.code !== 0) {
-    throw new MssmanglerError(ErrorCode.Firewall, `${binary} -t ${TABLE} -S failed (exit ${result.code}): ${result.stderr.trim()}`);
-  }
+  if (result.code !== 0) throw firewallError(binary, ['-t', TABLE, '-S'], result);
   return result.stdout
     .split('\n')
     .map(splitRuleLine)
@@ -123,9 +131,7 @@ export async function applyIptables(
         allPresent = false;
         break;
       }
-      if (result.code !== 0) {
-        throw new MssmanglerError(ErrorCode.Firewall, `${formatCommand(check)} failed (exit ${result.code}): ${result.stderr.trim()}`);
-      }
+      if (result.code !== 0) throw firewallError(binary, check.args, result);
     }
     if (allPresent) {
       reports.push({ binary, added: 0, removed: 0, unchanged: true });

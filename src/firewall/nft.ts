@@ -1,7 +1,7 @@
 // The plan as an `nft -f` script: one table of our own (inet mssmangler), so removal is deleting the
 // table and nothing else is touched. Needs a kernel with the nft queue expression (nft_queue); where it
 // is missing, use the iptables backend (xt NFQUEUE through nft_compat).
-import { ErrorCode, MssmanglerError } from '../errors.js';
+import { firewallError } from './iptables.js';
 import type { PortRange } from '../config/config.js';
 import { FIREWALL_TAG, type Chain, type FirewallRule } from './plan.js';
 import type { CommandRunner } from './runner.js';
@@ -68,9 +68,7 @@ export function nftRemoveScript(): string {
 
 async function runScript(runner: CommandRunner, script: string): Promise<void> {
   const result = await runner('nft', ['-f', '-'], script);
-  if (result.code !== 0) {
-    throw new MssmanglerError(ErrorCode.Firewall, `nft -f - failed (exit ${result.code}): ${result.stderr.trim()}`);
-  }
+  if (result.code !== 0) throw firewallError('nft', ['-f', '-'], result);
 }
 
 export async function applyNft(plan: readonly FirewallRule[], runner: CommandRunner): Promise<void> {

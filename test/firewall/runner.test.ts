@@ -89,3 +89,11 @@ test('apply: a failing firewall command is an ERR_FIREWALL error naming the comm
     (e: unknown) => e instanceof MssmanglerError && e.code === 'ERR_FIREWALL' && /iptables -t mangle -A FORWARD .*exit 2.*multiport/.test(e.message),
   );
 });
+
+test('apply: missing privilege is ERR_PERMISSION with the fix', async () => {
+  const runner: CommandRunner = async () => ({ code: 4, stdout: '', stderr: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' });
+  await assert.rejects(
+    () => removeIptables(4, runner),
+    (e: unknown) => e instanceof MssmanglerError && e.code === 'ERR_PERMISSION' && /needs CAP_NET_ADMIN.*run as root or grant the capability/.test(e.message),
+  );
+});
