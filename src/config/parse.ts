@@ -90,7 +90,13 @@ export function buildConfig(file: { text: string; name: string } | null, flags: 
         }),
       };
     }
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    try {
+      // maxAliasCount stops alias bombs ("billion laughs") from expanding without bound.
+      raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, problems: [{ file: file.name, line: null, column: null, path: '', message: `cannot be expanded: ${message}; use fewer YAML aliases` }] };
+    }
   }
   const checker = new Checker(file?.name ?? null, doc, lineCounter);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -459,7 +465,7 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   if (action === 'set') {
     if (ruleRaw.mss === undefined) {
       if (ruleRaw.action === 'set') checker.report(path, 'action set needs "mss: N" (48..65495); add it, or use action clamp-to-pmtu');
-    } else mss = mssValue(ruleRaw.mss, [...path, 'mss'], checker, match.family, 0);
+    } else mss = mssValue(ruleRaw.mss, [...path, 'mss'], checker, effectiveFamily(match), 0);
   } else if (ruleRaw.mss !== undefined) {
     checker.report([...path, 'mss'], 'clamp-to-pmtu computes the MSS from the path MTU; remove mss, or use action: set');
   }
@@ -468,12 +474,23 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   let insert: boolean | number = true;
   const insertRaw = ruleRaw.insert;
   if (typeof insertRaw === 'boolean') insert = insertRaw;
-  else if (typeof insertRaw === 'number') insert = mssValue(insertRaw, [...path, 'insert'], checker, match.family, 0);
+  else if (typeof insertRaw === 'number') insert = mssValue(insertRaw, [...path, 'insert'], checker, effectiveFamily(match), 0);
   else if (insertRaw !== undefined) {
-    checker.report([...path, 'insert'], `${describe(insertRaw)} is not allowed; use true (kernel: min(target, 536/1220)), false, or an MSS ${MSS_MIN}..${mssMaxFor(match.family)}`);
+    checker.report([...path, 'insert'], `${describe(insertRaw)} is not allowed; use true (kernel: min(target, 536/1220)), false, or an MSS ${MSS_MIN}..${mssMaxFor(effectiveFamily(match))}`);
   }
   const dryRun = boolean(ruleRaw, 'dryRun', path, checker, false);
   return { name, match, action, mss, allowIncrease, insert, dryRun };
+}
+
+/** The family a rule can actually match: `both` narrowed by prefixes of one family only. Decides the
+ * MSS upper bound, so `source: 198.51.100.0/24` allows the IPv4 bound without writing `family: 4`. */
+export function effectiveFamily(match: RuleMatch): FamilyChoice {
+  if (match.family !== 'both') return match.family;
+  let allowed = [4, 6];
+  for (const list of [match.source, match.destination]) {
+    if (list.length > 0) allowed = allowed.filter((f) => list.some((p) => p.family === f));
+  }
+  return allowed.length === 1 ? (allowed[0] as 4 | 6) : 'both';
 }
 
 function checkMatch(raw: Raw, path: Path, checker: Checker): RuleMatch {

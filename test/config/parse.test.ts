@@ -262,6 +262,21 @@ test('config: the result is deeply frozen', () => {
   }, TypeError);
 });
 
+test('config: prefixes of one family narrow the MSS bound of a family-both rule', () => {
+  assert.equal(ok(rule('    match: { source: "198.51.100.0/24" }\n    mss: 65515\n')).rules[0]!.mss, 65515);
+  const v6 = parseConfig(rule('    match: { destination: "fd00::/8" }\n    mss: 65500\n'), 'test.yaml');
+  assert.equal(v6.ok, false);
+  if (!v6.ok) assert.match(v6.problems[0]!.message, /largest IPv6 MSS; use 48\.\.65495/);
+});
+
+test('config: an alias bomb is one problem, not a hang or a crash', () => {
+  let text = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < 9; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  const result = parseConfig(text, 'bomb.yaml');
+  assert.equal(result.ok, false);
+  if (!result.ok) assert.match(formatProblem(result.problems[0]!), /^bomb\.yaml: cannot be expanded: .*; use fewer YAML aliases$/);
+});
+
 test('config: metrics: false turns the endpoint off', () => {
   assert.equal(ok('metrics: false\n' + rule('    mss: 1380\n')).metrics, null);
 });
