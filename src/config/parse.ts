@@ -213,6 +213,7 @@ function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): Raw {
   const ruleFlagsGiven = hasRuleFlags(flags) || flags.allowIncrease !== undefined || flags.direction !== undefined;
   if (!ruleFlagsGiven) return raw;
   let rules: unknown[];
+  if (raw.rules !== undefined && raw.rules !== null && !Array.isArray(raw.rules)) return raw;
   if (Array.isArray(raw.rules) && raw.rules.length > 0) {
     rules = raw.rules.map((r) => (isRecord(r) ? { ...r, match: isRecord(r.match) ? { ...r.match } : r.match } : r));
   } else {
@@ -221,7 +222,6 @@ function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): Raw {
       return raw;
     }
     rules = [{ name: CLI_RULE_NAME, match: {} }];
-    checker.overridden.set('rules[0].name', '--set-mss');
   }
   rules.forEach((rule, i) => {
     if (!isRecord(rule)) return;
