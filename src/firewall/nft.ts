@@ -1,6 +1,7 @@
 // The plan as an `nft -f` script: one table of our own (inet mssmangler), so removal is deleting the
 // table and nothing else is touched. Needs a kernel with the nft queue expression (nft_queue); where it
 // is missing, use the iptables backend (xt NFQUEUE through nft_compat).
+import { ErrorCode, MssmanglerError } from '../errors.js';
 import { firewallError } from './iptables.js';
 import type { PortRange } from '../config/config.js';
 import { FIREWALL_TAG, type Chain, type FirewallRule } from './plan.js';
@@ -72,7 +73,16 @@ async function runScript(runner: CommandRunner, script: string): Promise<void> {
 }
 
 export async function applyNft(plan: readonly FirewallRule[], runner: CommandRunner): Promise<void> {
-  await runScript(runner, nftScript(plan));
+  const result = await runner('nft', ['-f', '-'], nftScript(plan));
+  if (result.code === 0) return;
+  // ENOENT on a queue rule is the kernel lacking the nft queue expression (nft_queue), not a typo of ours.
+  if (/Could not process rule: No such file or directory[\s\S]*queue num/.test(result.stderr)) {
+    throw new MssmanglerError(
+      ErrorCode.Firewall,
+      'nft: this kernel has no nft queue expression (module nft_queue); use --backend iptables (xt NFQUEUE)',
+    );
+  }
+  throw firewallError('nft', ['-f', '-'], result);
 }
 
 /** Removing an absent table is not an error: the script creates it first. */

@@ -77,3 +77,27 @@ test('nft: nft -c accepts the script (queue statement checked by the parser only
   }
   assert.deepEqual(check(ns, nftRemoveScript()), { status: 0, stderr: '' });
 });
+
+test('nft: rules --apply/--remove with the nft backend in a namespace', (t) => {
+  const ns = namespace(t, 'nfta');
+  const cli = `${process.cwd()}/dist/src/cli/main.js`;
+  const exec = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const apply = exec(process.execPath, cli, 'rules', '--set-mss', '1380', '--backend', 'nft', '--apply');
+  const kernelHasQueue = exec('modinfo', 'nft_queue').status === 0 || exec('grep', '-qw', 'nft_queue', '/proc/modules').status === 0;
+  if (apply.status === 0) {
+    // A kernel with nft_queue: the table is there with both chains.
+    assert.equal(apply.stdout, 'nft: table inet mssmangler loaded (4 rule(s))\n');
+    const listed = exec('nft', 'list', 'table', 'inet', 'mssmangler');
+    assert.equal(listed.status, 0);
+    assert.match(listed.stdout, /queue .*num 0 bypass/);
+  } else {
+    assert.equal(kernelHasQueue, false, `apply failed although nft_queue exists: ${apply.stderr}`);
+    assert.equal(apply.status, 5);
+    assert.equal(apply.stderr, 'mssmangler: nft: this kernel has no nft queue expression (module nft_queue); use --backend iptables (xt NFQUEUE)\n');
+    assert.notEqual(exec('nft', 'list', 'table', 'inet', 'mssmangler').status, 0, 'a failed apply leaves no table (nft -f is atomic)');
+  }
+  const remove = exec(process.execPath, cli, 'rules', '--backend', 'nft', '--remove');
+  assert.equal(remove.status, 0, remove.stderr);
+  assert.notEqual(exec('nft', 'list', 'table', 'inet', 'mssmangler').status, 0);
+  assert.equal(exec(process.execPath, cli, 'rules', '--backend', 'nft', '--remove').status, 0, 'removing an absent table is fine');
+});
