@@ -240,7 +240,7 @@ function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): Raw {
       rule.allowIncrease = flags.allowIncrease;
       checker.overridden.set(at('allowIncrease'), FLAG_FOR_FIELD.allowIncrease);
     }
-    if (flags.direction !== undefined) {
+    if (flags.direction !== undefined && (rule.match === undefined || rule.match === null || isRecord(rule.match))) {
       const match: Raw = isRecord(rule.match) ? rule.match : {};
       match.direction = flags.direction;
       rule.match = match;
