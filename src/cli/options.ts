@@ -4,7 +4,8 @@
 import type { Options } from 'yargs';
 import { LOG_FORMATS, LOG_LEVELS, MSS_MAX_IPV4, MSS_MIN } from '../config/config.js';
 import type { ConfigFlags } from '../config/flags.js';
-import { QUEUE_MAX, QUEUE_MAXLEN_MAX, parseListen } from '../config/parse.js';
+import { parseListen } from '../config/field-syntax.js';
+import { QUEUE_MAX, QUEUE_MAXLEN_MAX } from '../config/parse.js';
 
 export const DIRECTIONS = ['syn', 'synack', 'both'] as const;
 export const BACKENDS = ['iptables', 'nft'] as const;

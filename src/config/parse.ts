@@ -1,13 +1,12 @@
 // Configuration is parsed, not just validated: one function turns YAML text (and flags) into a deeply
 // frozen Config or into every problem found, each with its path, its line and the fix (OpenBSD rad:
 // the whole file is rejected when anything is wrong, so a reload never half-applies).
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import {
   DEFAULTS,
   LOG_FORMATS,
   LOG_LEVELS,
   MSS_MAX_IPV4,
-  MSS_MAX_IPV6,
   MSS_MIN,
   mssMaxFor,
   type ActionChoice,
@@ -23,13 +22,12 @@ import {
   type Rule,
   type RuleMatch,
 } from './config.js';
-import { CLI_RULE_NAME, FLAG_FOR_FIELD, hasRuleFlags, type ConfigFlags } from './flags.js';
+import { Checker, boolean, checkKeys, describe, integer, isRecord, oneOf, section, type Path, type Raw } from './checker.js';
+import { RULE_NAME_PATTERN, isInterfaceName, parseListen, parseMark, parsePortRange } from './field-syntax.js';
+import { applyFlags } from './flag-merge.js';
+import type { ConfigFlags } from './flags.js';
 import { parsePrefix } from './prefix.js';
-import type { ConfigProblem, ConfigResult } from './problem.js';
-import { closestName } from './spelling.js';
-
-type Path = readonly (string | number)[];
-type Raw = Record<string, unknown>;
+import type { ConfigResult } from './problem.js';
 
 const TOP_KEYS = ['queue', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'rules'] as const;
 const METRICS_KEYS = ['listen'] as const;
@@ -51,22 +49,6 @@ const MATCH_KEYS = [
 export const QUEUE_MAX = 65535;
 /** The kernel takes any u32 for NFQA_CFG_QUEUE_MAXLEN; beyond a million queued SYNs is a mistake. */
 export const QUEUE_MAXLEN_MAX = 1_048_576;
-export const RULE_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
-/** IFNAMSIZ is 16 with the NUL; the characters are those `ip link` names use in practice. */
-export const INTERFACE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,15}$/;
-
-/** Linux also refuses "." and ".." (dev_valid_name in net/core/dev.c); they would escape /sys/class/net.
- * A leading "-" would read as an option to iptables. */
-export function isInterfaceName(name: string): boolean {
-  return INTERFACE_NAME_PATTERN.test(name) && name !== '.' && name !== '..' && !name.startsWith('-');
-}
-const U32_MAX = 0xffffffff;
-
-export function pathText(path: Path): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out;
-}
 
 /** Parse a configuration file's text alone. */
 export function parseConfig(text: string, fileName: string): ConfigResult<Config> {
@@ -112,223 +94,6 @@ function yamlMessage(code: string, message: string, at: string): string {
   if (code === 'DUPLICATE_KEY') return `key "${at}" appears twice in the same mapping; keep one`;
   if (code === 'TAB_AS_INDENT') return 'tabs cannot indent YAML; indent with spaces';
   return `not valid YAML: ${first}`;
-}
-
-/** Collects problems and finds where in the file (or which flag) each one is. */
-class Checker {
-  readonly problems: ConfigProblem[] = [];
-  /** Paths whose value a flag supplied, keyed by pathText. */
-  readonly overridden = new Map<string, string>();
-
-  constructor(
-    private readonly file: string | null,
-    private readonly doc: Document.Parsed | null,
-    private readonly lineCounter: LineCounter | null,
-  ) {}
-
-  /** atKey: point at the key rather than the value (unknown keys). */
-  report(path: Path, message: string, atKey = false): void {
-    const text = pathText(path);
-    const flag = this.overridden.get(text);
-    if (flag !== undefined) {
-      this.problems.push({ file: null, line: null, column: null, path: flag, message });
-      return;
-    }
-    const offset = this.offsetOf(path, atKey);
-    if (offset === null || this.lineCounter === null) {
-      this.problems.push({ file: this.file, line: null, column: null, path: text, message });
-      return;
-    }
-    const pos = this.lineCounter.linePos(offset);
-    this.problems.push({ file: this.file, line: pos.line, column: pos.col, path: text, message });
-  }
-
-  /** The node at the path, or (for a missing value) the nearest enclosing node that exists. */
-  private offsetOf(path: Path, atKey: boolean): number | null {
-    if (this.doc === null) return null;
-    for (let i = path.length; i >= 0; i--) {
-      const prefix = path.slice(0, i);
-      if (atKey && i === path.length && i > 0) {
-        const parent: unknown = i === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, i - 1), true);
-        if (isMap(parent)) {
-          const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === path[i - 1]);
-          if (pair !== undefined && isNode(pair.key) && pair.key.range) return pair.key.range[0];
-        }
-        continue;
-      }
-      const node: unknown = prefix.length === 0 ? this.doc.contents : this.doc.getIn(prefix, true);
-      if (isNode(node) && node.range) return node.range[0];
-    }
-    return null;
-  }
-
-  result(config: Config | null): ConfigResult<Config> {
-    if (this.problems.length > 0 || config === null) {
-      const sorted = [...this.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-      return { ok: false, problems: sorted };
-    }
-    return { ok: true, config: deepFreeze(config) };
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/** Write flag values into the raw document, remembering which paths they supplied. */
-function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): Raw {
-  const raw: Raw = { ...fileRaw };
-  const set = (key: string, value: unknown, flag: string): void => {
-    raw[key] = value;
-    checker.overridden.set(key, flag);
-  };
-  if (flags.queue !== undefined) set('queue', flags.queue, FLAG_FOR_FIELD.queue);
-  if (flags.queueMaxLen !== undefined) set('queueMaxLen', flags.queueMaxLen, FLAG_FOR_FIELD.queueMaxLen);
-  if (flags.failOpen !== undefined) set('failOpen', flags.failOpen, FLAG_FOR_FIELD.failOpen);
-  if (flags.dryRun !== undefined) set('dryRun', flags.dryRun, FLAG_FOR_FIELD.dryRun);
-  if (flags.metricsListen !== undefined) {
-    if (flags.metricsListen === 'off') set('metrics', false, FLAG_FOR_FIELD.metricsListen);
-    else {
-      raw.metrics = { listen: flags.metricsListen };
-      checker.overridden.set('metrics.listen', FLAG_FOR_FIELD.metricsListen);
-    }
-  }
-  if (flags.logLevel !== undefined || flags.logFormat !== undefined) {
-    const log: Raw = isRecord(raw.log) ? { ...raw.log } : {};
-    if (flags.logLevel !== undefined) {
-      log.level = flags.logLevel;
-      checker.overridden.set('log.level', FLAG_FOR_FIELD.logLevel);
-    }
-    if (flags.logFormat !== undefined) {
-      log.format = flags.logFormat;
-      checker.overridden.set('log.format', FLAG_FOR_FIELD.logFormat);
-    }
-    raw.log = log;
-  }
-
-  const ruleFlagsGiven = hasRuleFlags(flags) || flags.allowIncrease !== undefined || flags.direction !== undefined;
-  if (!ruleFlagsGiven) return raw;
-  let rules: unknown[];
-  if (raw.rules !== undefined && raw.rules !== null && !Array.isArray(raw.rules)) return raw;
-  if (Array.isArray(raw.rules) && raw.rules.length > 0) {
-    rules = raw.rules.map((r) => (isRecord(r) ? { ...r, match: isRecord(r.match) ? { ...r.match } : r.match } : r));
-  } else {
-    if (!hasRuleFlags(flags)) {
-      checker.report([], `${flags.direction !== undefined ? '--direction' : '--allow-increase'} needs a rule: add --set-mss N or --clamp-mss-to-pmtu`);
-      return raw;
-    }
-    rules = [{ name: CLI_RULE_NAME, match: {} }];
-  }
-  rules.forEach((rule, i) => {
-    if (!isRecord(rule)) return;
-    const at = (field: string): string => `rules[${i}].${field}`;
-    if (flags.setMss !== undefined) {
-      rule.action = 'set';
-      rule.mss = flags.setMss;
-      checker.overridden.set(at('action'), FLAG_FOR_FIELD.setMss);
-      checker.overridden.set(at('mss'), FLAG_FOR_FIELD.setMss);
-    } else if (flags.clampMssToPmtu === true) {
-      rule.action = 'clamp-to-pmtu';
-      delete rule.mss;
-      checker.overridden.set(at('action'), FLAG_FOR_FIELD.clampMssToPmtu);
-    }
-    if (flags.allowIncrease !== undefined) {
-      rule.allowIncrease = flags.allowIncrease;
-      checker.overridden.set(at('allowIncrease'), FLAG_FOR_FIELD.allowIncrease);
-    }
-    if (flags.direction !== undefined && (rule.match === undefined || rule.match === null || isRecord(rule.match))) {
-      const match: Raw = isRecord(rule.match) ? rule.match : {};
-      match.direction = flags.direction;
-      rule.match = match;
-      checker.overridden.set(at('match.direction'), FLAG_FOR_FIELD.direction);
-    }
-  });
-  raw.rules = rules;
-  return raw;
-}
-
-function isRecord(value: unknown): value is Raw {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'a list';
-  if (isRecord(value)) return 'a mapping';
-  return String(value);
-}
-
-/** Unknown keys are rejected (a typo would otherwise silently fall back to a default). */
-function checkKeys(obj: Raw, path: Path, known: readonly string[], checker: Checker): void {
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const guess = closestName(key, known);
-    const hint = guess === null ? `known keys: ${known.join(', ')}` : `did you mean "${guess}"?`;
-    checker.report([...path, key], `unknown key "${key}"; ${hint}`, true);
-  }
-}
-
-/** A mapping at obj[key], {} when absent, null (reported) when something else. */
-function section(obj: Raw, key: string, path: Path, checker: Checker, example: string): Raw | null {
-  const value = obj[key];
-  if (value === undefined || value === null) return {};
-  if (isRecord(value)) return value;
-  checker.report([...path, key], `is ${describe(value)}; write a mapping, e.g. ${example}`);
-  return null;
-}
-
-function integer(
-  obj: Raw,
-  key: string,
-  path: Path,
-  checker: Checker,
-  fallback: number,
-  min: number,
-  max: number,
-  what: string,
-): number {
-  const value = obj[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    checker.report([...path, key], `${describe(value)} is not ${what}; use an integer ${min}..${max}`);
-    return fallback;
-  }
-  if (value < min || value > max) {
-    checker.report([...path, key], `${value} is out of range for ${what}; use ${min}..${max}`);
-    return fallback;
-  }
-  return value;
-}
-
-function boolean(obj: Raw, key: string, path: Path, checker: Checker, fallback: boolean): boolean {
-  const value = obj[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    checker.report([...path, key], `${describe(value)} is not a boolean; use true or false`);
-    return fallback;
-  }
-  return value;
-}
-
-function oneOf<T extends string>(
-  obj: Raw,
-  key: string,
-  path: Path,
-  checker: Checker,
-  fallback: T,
-  choices: readonly T[],
-): T {
-  const value = obj[key];
-  if (value === undefined) return fallback;
-  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
-  const guess = typeof value === 'string' ? closestName(value, choices) : null;
-  const hint = guess === null ? '' : ` (did you mean "${guess}"?)`;
-  checker.report([...path, key], `${describe(value)} is not allowed${hint}; use one of ${choices.join(', ')}`);
-  return fallback;
 }
 
 /** Checks an MSS value; explains the Linux lower bound and the per-family upper bound. */
@@ -429,15 +194,6 @@ function checkConfig(raw: Raw, checker: Checker, file: string | null): Config | 
     });
   }
   return { file, queue, queueMaxLen, failOpen, dryRun, metrics, log, pmtu, rules };
-}
-
-/** HOST:PORT (IPv6 in brackets) or a message. */
-export function parseListen(text: string): MetricsConfig | string {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
-  if (m === null) return `"${text}" is not HOST:PORT`;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return `port ${port} in "${text}" is out of range 1..65535`;
-  return { host: m[1] ?? m[2]!, port };
 }
 
 function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null {
@@ -573,22 +329,6 @@ function ports(raw: Raw, key: string, path: Path, checker: Checker): PortRange[]
   return out;
 }
 
-export function parsePortRange(item: unknown): PortRange | string {
-  const fix = 'use a port 0..65535 or a range "FROM-TO" (e.g. 443 or "1000-2000")';
-  if (typeof item === 'number') {
-    if (Number.isInteger(item) && item >= 0 && item <= 65535) return { from: item, to: item };
-    return `${item} is not a port; ${fix}`;
-  }
-  if (typeof item !== 'string') return `${describe(item)} is not a port; ${fix}`;
-  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(item.trim());
-  if (m === null) return `"${item}" is not a port or range; ${fix}`;
-  const from = Number(m[1]);
-  const to = m[2] === undefined ? from : Number(m[2]);
-  if (from > 65535 || to > 65535) return `"${item}" is beyond 65535; ${fix}`;
-  if (from > to) return `"${item}" runs backwards; write "${to}-${from}"`;
-  return { from, to };
-}
-
 function interfaceName(raw: Raw, key: string, path: Path, checker: Checker): string | null {
   const value = raw[key];
   if (value === undefined || value === null) return null;
@@ -611,22 +351,3 @@ function mark(raw: Raw, path: Path, checker: Checker): Mark | null {
   return parsed;
 }
 
-/** "VALUE" or "VALUE/MASK", decimal or 0x hex, each 0..0xffffffff (iptables -m mark --mark syntax). */
-export function parseMark(value: unknown): Mark | string {
-  const fix = 'write VALUE or VALUE/MASK, decimal or 0x hex, e.g. "0x10/0xff"';
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0 && value <= U32_MAX) return { value, mask: U32_MAX };
-    return `${value} is not a 32-bit mark; ${fix}`;
-  }
-  if (typeof value !== 'string') return `${describe(value)} is not a mark; ${fix}`;
-  const m = /^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})(?:\/(0x[0-9a-fA-F]{1,8}|[0-9]{1,10}))?$/.exec(value.trim());
-  if (m === null) return `"${value}" is not a mark; ${fix}`;
-  const v = Number(m[1]);
-  const mask = m[2] === undefined ? U32_MAX : Number(m[2]);
-  if (v > U32_MAX || mask > U32_MAX) return `"${value}" does not fit 32 bits; ${fix}`;
-  if ((v & ~mask) >>> 0 !== 0) return `"${value}" sets bits outside its mask, so it can never match; clear them or widen the mask`;
-  return { value: v, mask };
-}
-
-// Exposed for tests and the CLI check.
-export const MSS_BOUNDS = { min: MSS_MIN, maxIpv4: MSS_MAX_IPV4, maxIpv6: MSS_MAX_IPV6 } as const;

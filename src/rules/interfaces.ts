@@ -3,7 +3,7 @@
 // so the run loop calls resolveInterfaces at start, on rtnetlink link events or periodically. A name
 // that does not exist leaves its rule matching nothing until it appears: never a crash.
 import { readFileSync } from 'node:fs';
-import { isInterfaceName } from '../config/parse.js';
+import { isInterfaceName } from '../config/field-syntax.js';
 import { IFINDEX_ANY, IFINDEX_MISSING, type RuleSet } from './rule-set.js';
 
 /** name -> ifindex, or null when there is no such interface. */
