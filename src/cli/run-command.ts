@@ -1,4 +1,5 @@
 // `mssmangler run`: build the configuration from the file and flags, then hand over to the daemon.
+import { resolve } from 'node:path';
 import { ExitCode } from '../errors.js';
 import type { ConfigSource } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
@@ -8,7 +9,8 @@ import { configFlags, type Argv } from './options.js';
 
 export async function runCommand(argv: Argv): Promise<number> {
   const source: ConfigSource = {
-    file: typeof argv.config === 'string' ? argv.config : null,
+    // Absolute, so a reload finds the same file whatever the working directory is by then.
+    file: typeof argv.config === 'string' ? resolve(argv.config) : null,
     flags: configFlags(argv),
   };
   const result = await loadConfig(source);

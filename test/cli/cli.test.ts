@@ -121,6 +121,16 @@ test('cli: rules prints the iptables commands (golden)', () => {
   );
 });
 
+test('cli: flags override the file (--queue) and rule flags apply to its rules (--direction)', () => {
+  const r = run('rules', '--config', good, '--queue', '9', '--direction', 'both', '--family', '6');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'ip6tables -t mangle -A FORWARD -p tcp -o wg0 -m tcp --tcp-flags SYN,RST,FIN SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 9 --queue-bypass\n' +
+      'ip6tables -t mangle -A OUTPUT -p tcp -o wg0 -m tcp --tcp-flags SYN,RST,FIN SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 9 --queue-bypass\n',
+  );
+});
+
 test('cli: rules --backend nft prints the nft script (golden)', () => {
   const r = run('rules', '--set-mss', '1380', '--direction', 'synack', '--queue', '7', '--backend', 'nft', '--family', '4');
   assert.equal(r.code, 0, r.stderr);
