@@ -12,6 +12,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
