@@ -134,6 +134,8 @@ const cases: Case[] = [
   { name: 'insert the target when below 536', packet: v4(), action: { mss: 500 }, tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [500] },
   { name: 'insert (kernel value 1220 for IPv6)', packet: v6({ options: windowScaleOption(7) }), tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [1220], lengthAfter: 68 },
   { name: 'insert an exact value (InsertMode.Value)', packet: v4({ options: windowScaleOption(7) }), action: { insertMode: InsertMode.Value, insertMss: 1300 }, tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [1300] },
+  { name: 'inserted value never above the target (InsertMode.Value)', packet: v4(), action: { insertMode: InsertMode.Value, insertMss: 1460 }, tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [1400] },
+  { name: 'insert with allowIncrease writes exactly the target', packet: v6(), action: { allowIncrease: true, mss: 8940 }, tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [8940] },
   { name: 'insert into a 56-byte header (reaches 60)', packet: v4({ options: nops(36) }), tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.Inserted, mssAfter: [536], lengthAfter: 80 },
   { name: 'no insert when the SYN has payload', packet: v4({ payload: [1, 2, 3, 4] }), tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.HasPayload },
   { name: 'no insert when the header is full (60 bytes)', packet: v4({ options: nops(40) }), tailroom: 4, parse: Outcome.Parsed, rewrite: Outcome.HeaderFull },
