@@ -38,6 +38,10 @@ export const EXTENSION_HEADER_UNIT = 8;
  * Options twice); the walk stops there so a crafted chain costs bounded time. */
 export const MAX_EXTENSION_HEADERS = 16;
 
+/** Hop-by-Hop and Destination options are type-length-value: a type byte, a length byte, then data
+ * (RFC 8200 4.2); Pad1 alone is a single byte. */
+export const OPTION_TLV_HEADER_LENGTH = 2;
+
 /** Hop-by-Hop option types (RFC 8200 4.2, RFC 2675). */
 export const HopByHopOption = {
   Pad1: 0,
@@ -103,7 +107,7 @@ export function ipv6HasJumboPayload(bytes: Uint8Array, start: number, captured: 
     }
     if (type === HopByHopOption.JumboPayload) return true;
     if (offset + 1 >= end) return false;
-    offset += 2 + bytes[offset + 1]!;
+    offset += OPTION_TLV_HEADER_LENGTH + bytes[offset + 1]!;
   }
   return false;
 }
