@@ -1,0 +1,183 @@
+// The corpus for the differential test: named, crafted SYN and SYN/ACK segments (valid IP and TCP
+// checksums unless the case is about a broken header), built for one run's MSS target so that "above",
+// "equal" and "below" mean what they say under --set-mss and --clamp-mss-to-pmtu alike.
+//
+// `divergence` names the cases where mssmangler knowingly does not do what xt_TCPMSS does (README
+// "Differential testing against the kernel"); every other case must come out of the router byte for byte
+// as our core plus forwarding makes it.
+import {
+  EOL,
+  NOP,
+  SYN,
+  SYN_ACK,
+  authenticationHeader,
+  craftIpv4Tcp,
+  craftIpv6Tcp,
+  destinationOptions,
+  fragmentHeader,
+  hopByHop,
+  linuxSynOptions,
+  mssOption,
+  sackPermittedOption,
+  timestampOption,
+  windowScaleOption,
+  type ExtensionHeader,
+} from '../packet/craft.js';
+
+export type Family = 4 | 6;
+
+/**
+ * - odd-offset: an MSS value at an odd offset in the TCP header (behind one NOP or a window scale);
+ *   the kernel's incremental update adds the value unswapped.
+ * - duplicate: two MSS options; the kernel only looks at the first, we rewrite every one above target.
+ * - after-eol: the only MSS option lies after EOL; the kernel's walk steps over EOL, ours stops there
+ *   (padding is not options, RFC 9293 3.2) and so sees no MSS option.
+ * - malformed-option: an option length of 0 or past the header; the kernel steps one byte (or leaves
+ *   the walk) and carries on, we leave the packet alone.
+ * - kernel-drops: a TCP data offset below 5 words or beyond the packet; the kernel drops, we accept.
+ * - fragment: IPv4 first fragment or IPv6 Fragment header; the kernel rewrites a fragment with offset 0,
+ *   we never touch fragments.
+ */
+export type Divergence =
+  | 'odd-offset'
+  | 'duplicate'
+  | 'after-eol'
+  | 'malformed-option'
+  | 'kernel-drops'
+  | 'fragment';
+
+export interface BuildContext {
+  family: Family;
+  srcPort: number;
+  /** The MSS the router's rule aims for in this run (set-mss N, or path MTU minus 40 / 60). */
+  target: number;
+}
+
+export interface CorpusCase {
+  name: string;
+  family: Family;
+  divergence?: Divergence;
+  build(ctx: BuildContext): Uint8Array;
+}
+
+/** Lab addresses as bytes: the client sends, the server receives (test/lab/lab.ts). */
+const CLIENT4 = [198, 51, 100, 2];
+const SERVER4 = [203, 0, 113, 2];
+const CLIENT6 = [0xfd, 0, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+const SERVER6 = [0xfd, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+/** The discard port: the server has no listener, it answers with a RST the test ignores. */
+const DST_PORT = 9;
+/** Above every target of every run (the largest is 1360). */
+const ABOVE = 1460;
+
+interface SegmentSpec {
+  options?: number[];
+  flags?: number;
+  payload?: number[];
+  dataOffsetWords?: number;
+  ipOptions?: number[];
+  flagsFragment?: number;
+  extensionHeaders?: ExtensionHeader[];
+}
+
+function segment(ctx: BuildContext, spec: SegmentSpec): Uint8Array {
+  const tcp = {
+    srcPort: ctx.srcPort,
+    dstPort: DST_PORT,
+    flags: spec.flags ?? SYN,
+    ack: (spec.flags ?? SYN) === SYN_ACK ? 0x55667788 : 0,
+    options: spec.options ?? [],
+    payload: spec.payload ?? [],
+    dataOffsetWords: spec.dataOffsetWords,
+  };
+  if (ctx.family === 4) {
+    return craftIpv4Tcp({ ...tcp, src: CLIENT4, dst: SERVER4, ipOptions: spec.ipOptions, flagsFragment: spec.flagsFragment });
+  }
+  return craftIpv6Tcp({ ...tcp, src: CLIENT6, dst: SERVER6, extensionHeaders: spec.extensionHeaders });
+}
+
+type Template = Omit<CorpusCase, 'family'> & { only?: Family };
+
+const ts = (): number[] => timestampOption(0x0a0b0c0d, 0);
+const payload = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff);
+
+/** Cases built for both families. Option offsets below are from the start of the TCP header. */
+const both: Template[] = [
+  { name: 'mss first, linux syn options, above target', build: (c) => segment(c, { options: linuxSynOptions(ABOVE) }) },
+  { name: 'syn/ack, mss first, above target', build: (c) => segment(c, { flags: SYN_ACK, options: [...mssOption(ABOVE), NOP, NOP, ...sackPermittedOption(), NOP, ...windowScaleOption(7)] }) },
+  { name: 'mss last (value at 38), above target', build: (c) => segment(c, { options: [...sackPermittedOption(), ...ts(), NOP, ...windowScaleOption(7), ...mssOption(ABOVE)] }) },
+  { name: 'mss after two nops (value at 24), above target', build: (c) => segment(c, { options: [NOP, NOP, ...mssOption(ABOVE), NOP, NOP] }) },
+  { name: 'mss after sack-permitted (value at 24)', build: (c) => segment(c, { options: [...sackPermittedOption(), ...mssOption(ABOVE), NOP, NOP] }) },
+  { name: 'mss after timestamps (value at 32)', build: (c) => segment(c, { options: [...ts(), ...mssOption(ABOVE), NOP, NOP] }) },
+  { name: 'mss after nop + window scale (value at 26)', build: (c) => segment(c, { options: [NOP, ...windowScaleOption(7), ...mssOption(ABOVE)] }) },
+  { name: 'mss after unknown option kind 254', build: (c) => segment(c, { options: [254, 6, 0xde, 0xad, 0xbe, 0xef, ...mssOption(ABOVE), NOP, NOP] }) },
+  { name: 'kind 2 with length 3 skipped, then mss', build: (c) => segment(c, { options: [2, 3, 0x05, NOP, ...mssOption(ABOVE)] }) },
+  { name: 'mss equal to target: unchanged', build: (c) => segment(c, { options: linuxSynOptions(c.target) }) },
+  { name: 'mss below target: unchanged', build: (c) => segment(c, { options: linuxSynOptions(c.target - 100) }) },
+  { name: 'mss 0: unchanged', build: (c) => segment(c, { options: mssOption(0) }) },
+  { name: 'mss above target with payload', build: (c) => segment(c, { options: linuxSynOptions(ABOVE), payload: payload(13) }) },
+  { name: 'syn/ack, mss above target with payload', build: (c) => segment(c, { flags: SYN_ACK, options: mssOption(ABOVE), payload: payload(8) }) },
+  { name: 'no options: mss inserted', build: (c) => segment(c, {}) },
+  { name: 'no mss, sack/timestamps/wscale: mss inserted before them', build: (c) => segment(c, { options: [...sackPermittedOption(), ...ts(), NOP, ...windowScaleOption(7)] }) },
+  { name: 'syn/ack without mss: mss inserted', build: (c) => segment(c, { flags: SYN_ACK, options: [NOP, NOP, ...sackPermittedOption()] }) },
+  { name: 'no mss, 56-byte header: inserted up to 60', build: (c) => segment(c, { options: [...ts(), ...ts(), ...ts(), NOP, NOP, ...sackPermittedOption(), NOP, NOP] }) },
+  { name: 'no mss, 60-byte header: no room, unchanged', build: (c) => segment(c, { options: [...ts(), ...ts(), ...ts(), NOP, NOP, ...sackPermittedOption(), NOP, NOP, NOP, NOP, NOP, NOP] }) },
+  { name: 'no mss, with payload: unchanged', build: (c) => segment(c, { options: [NOP, NOP, ...sackPermittedOption()], payload: payload(10) }) },
+  { name: 'mss before eol, eol padding after', build: (c) => segment(c, { options: [...mssOption(ABOVE), EOL, 0, 0, 0] }) },
+
+  { name: 'mss after one nop (value at 23)', divergence: 'odd-offset', build: (c) => segment(c, { options: [NOP, ...mssOption(ABOVE), NOP, NOP, NOP] }) },
+  { name: 'mss after window scale (value at 25)', divergence: 'odd-offset', build: (c) => segment(c, { options: [...windowScaleOption(7), ...mssOption(ABOVE), NOP] }) },
+  { name: 'syn/ack, mss after sack-permitted + window scale (value at 27)', divergence: 'odd-offset', build: (c) => segment(c, { flags: SYN_ACK, options: [...sackPermittedOption(), ...windowScaleOption(7), ...mssOption(ABOVE), NOP, NOP, NOP] }) },
+  { name: 'duplicate mss, both above target', divergence: 'duplicate', build: (c) => segment(c, { options: [...mssOption(ABOVE), ...mssOption(ABOVE + 20)] }) },
+  { name: 'duplicate mss, first below target, second above', divergence: 'duplicate', build: (c) => segment(c, { options: [...mssOption(c.target - 60), NOP, NOP, ...sackPermittedOption(), ...mssOption(ABOVE)] }) },
+  { name: 'only mss after eol, no payload', divergence: 'after-eol', build: (c) => segment(c, { options: [EOL, 0, 0, 0, ...mssOption(ABOVE)] }) },
+  { name: 'only mss after eol, with payload', divergence: 'after-eol', build: (c) => segment(c, { options: [NOP, NOP, EOL, 0, ...mssOption(ABOVE)], payload: payload(6) }) },
+  { name: 'option length 0 before mss', divergence: 'malformed-option', build: (c) => segment(c, { options: [3, 0, ...mssOption(ABOVE), NOP, NOP] }) },
+  { name: 'option running past the header, no mss', divergence: 'malformed-option', build: (c) => segment(c, { options: [NOP, NOP, 8, 30, 0, 0, 0, 0] }) },
+  { name: 'tcp data offset 4 (below 5)', divergence: 'kernel-drops', build: (c) => segment(c, { options: mssOption(ABOVE), dataOffsetWords: 4 }) },
+  { name: 'tcp data offset 15 beyond a 24-byte segment', divergence: 'kernel-drops', build: (c) => segment(c, { options: mssOption(ABOVE), dataOffsetWords: 15 }) },
+];
+
+/** Router-friendly IPv4 options: the router fills Record Route on the way (ip_forward_options). */
+const recordRoute = (slots: number): number[] => [7, 3 + 4 * slots, 4, ...new Array<number>(4 * slots).fill(0)];
+
+const ipv4Only: Template[] = [
+  { name: 'ip options: 4 nops (ihl 6), linux syn options', build: (c) => segment(c, { ipOptions: [NOP, NOP, NOP, NOP], options: linuxSynOptions(ABOVE) }) },
+  { name: 'ip options: 40 nops (ihl 15), mss', build: (c) => segment(c, { ipOptions: new Array<number>(40).fill(NOP), options: [...mssOption(ABOVE), NOP, NOP, ...sackPermittedOption()] }) },
+  { name: 'ip options: nops + eol (ihl 7), no mss: inserted', build: (c) => segment(c, { ipOptions: [NOP, NOP, NOP, EOL, 0, 0, 0, 0], options: [...sackPermittedOption(), NOP, NOP] }) },
+  { name: 'ip options: record route with 2 free slots (ihl 8), mss', build: (c) => segment(c, { ipOptions: [NOP, ...recordRoute(2)], options: linuxSynOptions(ABOVE) }) },
+  { name: 'ip options: record route (ihl 7), no mss: inserted', build: (c) => segment(c, { ipOptions: [NOP, ...recordRoute(1)], options: [] }) },
+  { name: 'first fragment (MF, offset 0) with mss', divergence: 'fragment', build: (c) => segment(c, { flagsFragment: 0x2000, options: linuxSynOptions(ABOVE) }) },
+];
+
+const padN = (n: number): number[] => [1, n - 2, ...new Array<number>(n - 2).fill(0)];
+/** Option type 0x1e: for experiments (RFC 4727), action bits 00 = skip when unknown (RFC 8200 4.2). */
+const unknownSkippableOption = (): number[] => [0x1e, 4, 0xde, 0xad, 0xbe, 0xef];
+
+const ipv6Only: Template[] = [
+  { name: 'hop-by-hop with padn, mss', build: (c) => segment(c, { extensionHeaders: [hopByHop(padN(6))], options: linuxSynOptions(ABOVE) }) },
+  // Linux drops more than 7 bytes of padding in a row (ip6_parse_tlv), so an option sits between.
+  { name: 'hop-by-hop with pad1s, a skippable unknown option and padn (16 bytes), mss last', build: (c) => segment(c, { extensionHeaders: [hopByHop([0, 0, ...unknownSkippableOption(), ...padN(6)])], options: [NOP, NOP, ...sackPermittedOption(), ...mssOption(ABOVE)] }) },
+  { name: 'destination options, mss', build: (c) => segment(c, { extensionHeaders: [destinationOptions(padN(6))], options: linuxSynOptions(ABOVE) }) },
+  { name: 'routing header segments left 0, mss', build: (c) => segment(c, { extensionHeaders: [routingSegmentsLeft0()], options: linuxSynOptions(ABOVE) }) },
+  { name: 'hop-by-hop + destination options + routing, mss after one nop', divergence: 'odd-offset', build: (c) => segment(c, { extensionHeaders: [hopByHop(padN(6)), destinationOptions(padN(6)), routingSegmentsLeft0()], options: [NOP, ...mssOption(ABOVE), NOP, NOP, NOP] }) },
+  { name: 'hop-by-hop + destination options + routing, no mss: inserted', build: (c) => segment(c, { extensionHeaders: [hopByHop(padN(6)), destinationOptions(padN(6)), routingSegmentsLeft0()], options: [...sackPermittedOption(), NOP, NOP] }) },
+  { name: 'destination options 24 bytes, no options: inserted', build: (c) => segment(c, { extensionHeaders: [destinationOptions(padN(22))] }) },
+  { name: 'atomic fragment header (offset 0, M 0), mss', divergence: 'fragment', build: (c) => segment(c, { extensionHeaders: [fragmentHeader(0, false)], options: linuxSynOptions(ABOVE) }) },
+  // iptables-nft's `-p tcp` (nft_set_pktinfo_ipv6: ipv6_find_hdr with IP6_FH_F_AUTH) stops at AH, so
+  // the rule never sees the TCP header and the kernel leaves the segment alone, as we do (under-ah).
+  { name: 'authentication header, mss: left alone by both', build: (c) => segment(c, { extensionHeaders: [authenticationHeader()], options: linuxSynOptions(ABOVE) }) },
+];
+
+/** Routing header with Segments Left 0 (RFC 8200 4.4): the router forwards it untouched. Type 253 is
+ * for experiments (RFC 4727), so no stack gives it meaning. */
+function routingSegmentsLeft0(): ExtensionHeader {
+  return { type: 43, bytes: [0, 0, 253, 0, 0, 0, 0, 0] };
+}
+
+export const corpus: readonly CorpusCase[] = [
+  ...both.map((t) => ({ ...t, family: 4 as const, name: `ipv4: ${t.name}` })),
+  ...ipv4Only.map((t) => ({ ...t, family: 4 as const, name: `ipv4: ${t.name}` })),
+  ...both.map((t) => ({ ...t, family: 6 as const, name: `ipv6: ${t.name}` })),
+  ...ipv6Only.map((t) => ({ ...t, family: 6 as const, name: `ipv6: ${t.name}` })),
+];
