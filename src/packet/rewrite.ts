@@ -49,6 +49,18 @@ export function mssTarget(info: PacketInfo, action: MssAction, pathMtu: number):
 }
 
 /**
+ * The value an insertion writes. It obeys the rule like an existing option would, so that a second
+ * pass over the result changes nothing: never above the target, and exactly the target with
+ * allowIncrease. Within that, InsertMode.Kernel caps at the default MSS a receiver would assume
+ * anyway (xt_TCPMSS: RFC 879 536 for IPv4, 1220 for IPv6), InsertMode.Value at insertMss.
+ */
+export function insertedMss(isIpv4: boolean, action: MssAction, target: number): number {
+  if (action.allowIncrease) return target;
+  const cap = action.insertMode === InsertMode.Value ? action.insertMss : isIpv4 ? IPV4_DEFAULT_MSS : IPV6_DEFAULT_MSS;
+  return target < cap ? target : cap;
+}
+
+/**
  * Applies `action` in place to the packet `info` describes (parsePacket returned Parsed for it) and
  * returns the outcome (also in result.outcome). Checksums are updated incrementally, never recomputed,
  * so a packet that arrived with a bad checksum leaves with one off by the same amount.
@@ -147,13 +159,7 @@ function rewrite(
   const lengthField = info.start + (isIpv4 ? Ipv4Field.TOTAL_LENGTH : Ipv6Field.PAYLOAD_LENGTH);
   // Only a pathological IPv6 extension-header chain gets here: the 16-bit length field would wrap.
   if (readU16(bytes, lengthField) + MSS_OPTION_LENGTH > MAX_IP_LENGTH_FIELD) return Outcome.NoRoom;
-  let value: number;
-  if (action.insertMode === InsertMode.Value) {
-    value = action.insertMss;
-  } else {
-    const defaultMss = isIpv4 ? IPV4_DEFAULT_MSS : IPV6_DEFAULT_MSS;
-    value = target < defaultMss ? target : defaultMss;
-  }
+  const value = insertedMss(isIpv4, action, target);
 
   // As xt_TCPMSS: the option goes first, the others move back by 4 (no payload, so they end at ipEnd).
   bytes.copyWithin(optionsStart + MSS_OPTION_LENGTH, optionsStart, ipEnd);
