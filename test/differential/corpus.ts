@@ -35,6 +35,8 @@ export type Family = 4 | 6;
  * - malformed-option: an option length of 0 or past the header; the kernel steps one byte (or leaves
  *   the walk) and carries on, we leave the packet alone.
  * - kernel-drops: a TCP data offset below 5 words or beyond the packet; the kernel drops, we accept.
+ * - syn-fin: SYN+FIN matches `--tcp-flags SYN,RST SYN` and the kernel rewrites it; we leave SYN+FIN
+ *   (and SYN+RST) alone: not a connection attempt.
  * - fragment: IPv4 first fragment or IPv6 Fragment header; the kernel rewrites a fragment with offset 0,
  *   we never touch fragments.
  */
@@ -44,6 +46,7 @@ export type Divergence =
   | 'after-eol'
   | 'malformed-option'
   | 'kernel-drops'
+  | 'syn-fin'
   | 'fragment';
 
 export interface BuildContext {
@@ -71,10 +74,13 @@ const DST_PORT = 9;
 const ABOVE = 1460;
 
 interface SegmentSpec {
+  seq?: number;
   options?: number[];
   flags?: number;
   payload?: number[];
   dataOffsetWords?: number;
+  /** Overrides the computed TCP checksum (a segment that arrives broken). */
+  tcpChecksum?: number;
   ipOptions?: number[];
   flagsFragment?: number;
   extensionHeaders?: ExtensionHeader[];
@@ -84,11 +90,13 @@ function segment(ctx: BuildContext, spec: SegmentSpec): Uint8Array {
   const tcp = {
     srcPort: ctx.srcPort,
     dstPort: DST_PORT,
+    seq: spec.seq,
     flags: spec.flags ?? SYN,
     ack: (spec.flags ?? SYN) === SYN_ACK ? 0x55667788 : 0,
     options: spec.options ?? [],
     payload: spec.payload ?? [],
     dataOffsetWords: spec.dataOffsetWords,
+    tcpChecksum: spec.tcpChecksum,
   };
   if (ctx.family === 4) {
     return craftIpv4Tcp({ ...tcp, src: CLIENT4, dst: SERVER4, ipOptions: spec.ipOptions, flagsFragment: spec.flagsFragment });
@@ -124,6 +132,16 @@ const both: Template[] = [
   { name: 'no mss, 60-byte header: no room, unchanged', build: (c) => segment(c, { options: [...ts(), ...ts(), ...ts(), NOP, NOP, ...sackPermittedOption(), NOP, NOP, NOP, NOP, NOP, NOP] }) },
   { name: 'no mss, with payload: unchanged', build: (c) => segment(c, { options: [NOP, NOP, ...sackPermittedOption()], payload: payload(10) }) },
   { name: 'mss before eol, eol padding after', build: (c) => segment(c, { options: [...mssOption(ABOVE), EOL, 0, 0, 0] }) },
+  { name: 'mss after one nop (value at 23), equal to target: unchanged', build: (c) => segment(c, { options: [NOP, ...mssOption(c.target), NOP, NOP, NOP] }) },
+  { name: 'mss after window scale (value at 25), below target: unchanged', build: (c) => segment(c, { options: [...windowScaleOption(7), ...mssOption(c.target - 1), NOP] }) },
+  // Incremental updates keep a bad checksum bad by the same amount (no laundering), as the kernel does.
+  { name: 'tcp checksum bad on arrival, mss above target', build: (c) => segment(c, { options: linuxSynOptions(ABOVE), tcpChecksum: 0x1234 }) },
+  { name: 'tcp checksum bad on arrival, no mss: inserted', build: (c) => segment(c, { options: [NOP, NOP, ...sackPermittedOption()], tcpChecksum: 0xbeef }) },
+  { name: 'tcp checksum 0xffff on arrival, mss above target', build: (c) => segment(c, { options: [...mssOption(ABOVE)], tcpChecksum: 0xffff }) },
+  // The 0x0000 / 0xffff corner: after the rewrite the one's-complement sum is all ones.
+  { name: 'tcp checksum becomes 0x0000 after the rewrite', build: (c) => segment(c, { seq: seqForZeroChecksum(c, [...mssOption(c.target), NOP, NOP, ...sackPermittedOption()]), options: [...mssOption(ABOVE), NOP, NOP, ...sackPermittedOption()] }) },
+  { name: 'syn+rst with mss: the rule does not match', build: (c) => segment(c, { flags: SYN | 0x04, options: linuxSynOptions(ABOVE) }) },
+  { name: 'ack without syn, with an mss option: the rule does not match', build: (c) => segment(c, { flags: 0x10, options: linuxSynOptions(ABOVE) }) },
 
   { name: 'mss after one nop (value at 23)', divergence: 'odd-offset', build: (c) => segment(c, { options: [NOP, ...mssOption(ABOVE), NOP, NOP, NOP] }) },
   { name: 'mss after window scale (value at 25)', divergence: 'odd-offset', build: (c) => segment(c, { options: [...windowScaleOption(7), ...mssOption(ABOVE), NOP] }) },
@@ -134,9 +152,26 @@ const both: Template[] = [
   { name: 'only mss after eol, with payload', divergence: 'after-eol', build: (c) => segment(c, { options: [NOP, NOP, EOL, 0, ...mssOption(ABOVE)], payload: payload(6) }) },
   { name: 'option length 0 before mss', divergence: 'malformed-option', build: (c) => segment(c, { options: [3, 0, ...mssOption(ABOVE), NOP, NOP] }) },
   { name: 'option running past the header, no mss', divergence: 'malformed-option', build: (c) => segment(c, { options: [NOP, NOP, 8, 30, 0, 0, 0, 0] }) },
+  { name: 'syn+fin with mss', divergence: 'syn-fin', build: (c) => segment(c, { flags: SYN | 0x01, options: linuxSynOptions(ABOVE) }) },
   { name: 'tcp data offset 4 (below 5)', divergence: 'kernel-drops', build: (c) => segment(c, { options: mssOption(ABOVE), dataOffsetWords: 4 }) },
   { name: 'tcp data offset 15 beyond a 24-byte segment', divergence: 'kernel-drops', build: (c) => segment(c, { options: mssOption(ABOVE), dataOffsetWords: 15 }) },
 ];
+
+/** A sequence number that makes the TCP checksum of the segment with `options` come out as 0x0000: the
+ * low half of the sequence number is one checksum word, so it absorbs the difference. */
+function seqForZeroChecksum(ctx: BuildContext, options: number[]): number {
+  const base = 0x11220000;
+  const probe = segment(ctx, { seq: base, options });
+  const l4 = ctx.family === 4 ? 20 : 40;
+  const check = (probe[l4 + 16]! << 8) | probe[l4 + 17]!;
+  // check = ~sum; we want sum' = 0xffff, so add ~sum's complement... i.e. add `check` to the word.
+  let word = check;
+  if (word === 0xffff) word = 0;
+  const seq = base + word;
+  const verify = segment(ctx, { seq, options });
+  if (((verify[l4 + 16]! << 8) | verify[l4 + 17]!) !== 0) throw new Error('seqForZeroChecksum: no zero checksum');
+  return seq;
+}
 
 /** Router-friendly IPv4 options: the router fills Record Route on the way (ip_forward_options). */
 const recordRoute = (slots: number): number[] => [7, 3 + 4 * slots, 4, ...new Array<number>(4 * slots).fill(0)];

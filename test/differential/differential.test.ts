@@ -254,6 +254,13 @@ function check(o: Observation): string {
       assertSameBytes(forwarded, ours, 'ours: unchanged');
       return 'kernel dropped it; ours malformed-tcp, accepted unchanged';
     }
+    case 'syn-fin': {
+      assert.equal(prediction.outcome, Outcome.SynWithRstOrFin, context);
+      assertSameBytes(forwarded, ours, 'ours: unchanged');
+      assert.ok(sent, `the kernel forwarded the segment\n${context}`);
+      assertSameBytes(kernelFirstOptionRewrite(forwarded, target), sent, 'the kernel rewrites the MSS');
+      return `kernel rewrote the MSS; ours ${outcome}, unchanged`;
+    }
     case 'fragment': {
       assert.equal(prediction.outcome, Outcome.Fragment, context);
       assertSameBytes(forwarded, ours, 'ours: unchanged');
