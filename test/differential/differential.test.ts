@@ -29,8 +29,12 @@ import {
   viewSegment,
 } from './segment-view.js';
 
+type Backend = 'nft' | 'legacy';
+
 interface Run {
   name: string;
+  /** iptables-nft (nft_compat running the xt target) or iptables-legacy (x_tables). */
+  backend: Backend;
   /** iptables / ip6tables arguments after the target name. */
   targetArgs: (family: Family) => string[];
   /** Route commands on the router (ip arguments) before the run. */
@@ -42,6 +46,7 @@ interface Run {
 }
 
 const SET_MSS = { 4: 1300, 6: 1280 } as const;
+const LEGACY_SET_MSS = { 4: 1240, 6: 1220 } as const;
 const FORWARD_MTU = 1400;
 const REVERSE_MTU = 1300;
 /** xt_TCPMSS subtracts the fixed headers: IPv4 20 + TCP 20, IPv6 40 + TCP 20 (RFC 6691). */
@@ -69,6 +74,7 @@ const towardsClient = (mtu: number): string[][] => [
 const runs: Run[] = [
   {
     name: `set-mss ${SET_MSS[4]} (ipv4) / ${SET_MSS[6]} (ipv6)`,
+    backend: 'nft',
     targetArgs: (f) => ['--set-mss', String(SET_MSS[f])],
     routes: [],
     action: (f) => action(ActionMode.Set, SET_MSS[f]),
@@ -77,6 +83,7 @@ const runs: Run[] = [
   },
   {
     name: `clamp-mss-to-pmtu, route towards the server mtu ${FORWARD_MTU}`,
+    backend: 'nft',
     targetArgs: () => ['--clamp-mss-to-pmtu'],
     routes: towardsServer(FORWARD_MTU),
     action: () => action(ActionMode.ClampToPmtu, 0),
@@ -86,11 +93,22 @@ const runs: Run[] = [
   {
     // xt_TCPMSS takes min(dst_mtu, MTU of the route back to the source): the reverse route rules here.
     name: `clamp-mss-to-pmtu, route back to the client mtu ${REVERSE_MTU}`,
+    backend: 'nft',
     targetArgs: () => ['--clamp-mss-to-pmtu'],
     routes: towardsClient(REVERSE_MTU),
     action: () => action(ActionMode.ClampToPmtu, 0),
     pathMtu: REVERSE_MTU,
     target: (f) => REVERSE_MTU - OVERHEAD[f],
+  },
+  {
+    // The same xt_TCPMSS target behind the legacy x_tables matcher, whose `-p tcp` looks through AH.
+    name: `iptables-legacy set-mss ${LEGACY_SET_MSS[4]} (ipv4) / ${LEGACY_SET_MSS[6]} (ipv6)`,
+    backend: 'legacy',
+    targetArgs: (f) => ['--set-mss', String(LEGACY_SET_MSS[f])],
+    routes: [],
+    action: (f) => action(ActionMode.Set, LEGACY_SET_MSS[f]),
+    pathMtu: 0,
+    target: (f) => LEGACY_SET_MSS[f],
   },
 ];
 
@@ -172,11 +190,12 @@ interface Observation {
   sent: Uint8Array | undefined;
   prediction: Prediction;
   target: number;
+  backend: Backend;
 }
 
 /** Checks one case; returns a one-line summary for the report. */
 function check(o: Observation): string {
-  const { testCase, received, sent, prediction, target } = o;
+  const { testCase, received, sent, prediction, target, backend } = o;
   const ours = prediction.bytes;
   const outcome = outcomeNames[prediction.outcome];
   const forwarded = forwardOnly(received);
@@ -261,6 +280,19 @@ function check(o: Observation): string {
       assertSameBytes(kernelFirstOptionRewrite(forwarded, target), sent, 'the kernel rewrites the MSS');
       return `kernel rewrote the MSS; ours ${outcome}, unchanged`;
     }
+    case 'under-ah': {
+      assert.equal(prediction.outcome, Outcome.UnderAh, context);
+      assertSameBytes(forwarded, ours, 'ours: unchanged');
+      assert.ok(sent, `the kernel forwarded the segment\n${context}`);
+      if (backend === 'nft') {
+        // nft_set_pktinfo_ipv6 finds the transport header with IP6_FH_F_AUTH: it stops at AH, so
+        // `-p tcp` does not match and the target never runs.
+        assertSameBytes(forwarded, sent, 'iptables-nft: the rule does not match under AH, the kernel leaves it');
+        return 'iptables-nft: rule does not match under AH, both unchanged';
+      }
+      assertSameBytes(kernelFirstOptionRewrite(forwarded, target), sent, 'iptables-legacy: the kernel rewrites under AH');
+      return `iptables-legacy: kernel rewrote the MSS under AH (the ICV no longer verifies); ours ${outcome}, unchanged`;
+    }
     case 'fragment': {
       assert.equal(prediction.outcome, Outcome.Fragment, context);
       assertSameBytes(forwarded, ours, 'ours: unchanged');
@@ -271,9 +303,18 @@ function check(o: Observation): string {
   }
 }
 
-async function setRules(lab: Lab, run: Run): Promise<void> {
-  for (const [tool, family] of [['iptables', 4], ['ip6tables', 6]] as const) {
-    await lab.exec('router', tool, ['-t', 'mangle', '-F', 'FORWARD']);
+const TOOLS: Record<Backend, Record<Family, string>> = {
+  nft: { 4: 'iptables', 6: 'ip6tables' },
+  legacy: { 4: 'iptables-legacy', 6: 'ip6tables-legacy' },
+};
+
+async function setRules(lab: Lab, run: Run, used: Set<Backend>): Promise<void> {
+  for (const backend of used) {
+    for (const family of [4, 6] as const) await lab.exec('router', TOOLS[backend][family], ['-t', 'mangle', '-F', 'FORWARD']);
+  }
+  used.add(run.backend);
+  for (const family of [4, 6] as const) {
+    const tool = TOOLS[run.backend][family];
     await lab.exec('router', tool, [
       '-t', 'mangle', '-A', 'FORWARD', '-p', 'tcp', '--tcp-flags', 'SYN,RST', 'SYN', '-j', 'TCPMSS', ...run.targetArgs(family),
     ]);
@@ -302,21 +343,21 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
   const routerMac = await lab.mac(lab.router, LabInterface.routerToClient);
 
   // Captures run across all runs; each (run, case) has its own TCP source port.
+  // A second stop() (after the normal one) finds the file gone and is ignored: it only cleans up.
+  const ignore = (): void => undefined;
   const arriving = await startCapture(lab, 'router', LabInterface.routerToClient, { direction: 'in', filter: 'ip or ip6' });
+  t.after(() => arriving.stop().then(ignore, ignore));
   const leaving = await startCapture(lab, 'router', LabInterface.routerToServer, { direction: 'out', filter: 'ip or ip6' });
-  let capturesStopped = false;
-  t.after(async () => {
-    if (!capturesStopped) await Promise.all([arriving.stop(), leaving.stop()]);
-  });
+  t.after(() => leaving.stop().then(ignore, ignore));
 
+  const used = new Set<Backend>();
   for (const [runIndex, run] of runs.entries()) {
-    await setRules(lab, run);
+    await setRules(lab, run, used);
     const packets = corpus.map((c, i) => c.build({ family: c.family, srcPort: portOf(runIndex, i), target: run.target(c.family) }));
     await sendPackets(lab, 'client', LabInterface.client, routerMac, packets);
     // Let the last packets cross the router before the rules change under them.
     await new Promise((r) => setTimeout(r, 150));
   }
-  capturesStopped = true;
   const [received, sent] = await Promise.all([arriving.stop(), leaving.stop()]).then(([a, b]) => [index(a), index(b)]);
 
   const summary: string[] = [];
@@ -330,7 +371,7 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
           assert.ok(input, `the router received the segment (source port ${portOf(runIndex, caseIndex)})`);
           const target = run.target(testCase.family);
           const prediction = predict(input, run.action(testCase.family), run.pathMtu);
-          const line = check({ testCase, received: input, sent: sent.get(k), prediction, target });
+          const line = check({ testCase, received: input, sent: sent.get(k), prediction, target, backend: run.backend });
           summary.push(`${run.name} | ${testCase.name}: ${line}`);
           if (testCase.divergence) tally.diverging++;
           else tally.same++;
