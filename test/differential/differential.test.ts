@@ -373,6 +373,8 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
           const prediction = predict(input, run.action(testCase.family), run.pathMtu);
           const line = check({ testCase, received: input, sent: sent.get(k), prediction, target, backend: run.backend });
           summary.push(`${run.name} | ${testCase.name}: ${line}`);
+          // Divergences carry their bytes in the report: the README quotes them.
+          if (testCase.divergence) summary.push(`  received ${toHex(input)}`, `  kernel   ${toHex(sent.get(k))}`, `  ours     ${toHex(prediction.bytes)}`);
           if (testCase.divergence) tally.diverging++;
           else tally.same++;
           if (!testCase.divergence && isChange(prediction.outcome)) tally.modifiedOrInserted++;
