@@ -356,7 +356,7 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
     const packets = corpus.map((c, i) => c.build({ family: c.family, srcPort: portOf(runIndex, i), target: run.target(c.family) }));
     await sendPackets(lab, 'client', LabInterface.client, routerMac, packets);
     // Let the last packets cross the router before the rules change under them.
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 300));
   }
   const [received, sent] = await Promise.all([arriving.stop(), leaving.stop()]).then(([a, b]) => [index(a), index(b)]);
 
