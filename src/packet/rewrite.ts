@@ -110,11 +110,13 @@ function rewrite(
 
   // First pass: validate the whole option list and decide, so a malformed list is left untouched.
   let count = 0;
+  let first = -1;
   let last = -1;
   let change = false;
   let pos = nextMssOption(bytes, optionsStart, optionsEnd);
   for (; pos >= 0; pos = nextMssOption(bytes, pos + MSS_OPTION_LENGTH, optionsEnd)) {
     const value = readU16(bytes, pos + TcpOptionField.MSS_VALUE);
+    if (count === 0) first = pos;
     count++;
     last = value;
     if (value > target || (allowIncrease && value !== target)) change = true;
@@ -129,8 +131,9 @@ function rewrite(
       return Outcome.AlreadyAtOrBelow;
     }
     let check = readU16(bytes, l4 + TcpField.CHECKSUM);
-    pos = nextMssOption(bytes, optionsStart, optionsEnd);
-    for (; pos >= 0; pos = nextMssOption(bytes, pos + MSS_OPTION_LENGTH, optionsEnd)) {
+    // Second pass over the same `count` options, from the first: no re-walk of what is around them.
+    pos = first;
+    for (let n = 0; n < count; n++, pos = nextMssOption(bytes, pos + MSS_OPTION_LENGTH, optionsEnd)) {
       const valueOffset = pos + TcpOptionField.MSS_VALUE;
       const value = readU16(bytes, valueOffset);
       const next = allowIncrease || value > target ? target : value;
@@ -162,7 +165,14 @@ function rewrite(
   const value = insertedMss(isIpv4, action, target);
 
   // As xt_TCPMSS: the option goes first, the others move back by 4 (no payload, so they end at ipEnd).
-  bytes.copyWithin(optionsStart + MSS_OPTION_LENGTH, optionsStart, ipEnd);
+  // Back to front, four bytes a step (the option area is whole 32-bit words): at most 40 bytes, for
+  // which V8's C++ builtin TypedArray.prototype.copyWithin costs more than the copy.
+  for (let i = ipEnd - MSS_OPTION_LENGTH; i >= optionsStart; i -= MSS_OPTION_LENGTH) {
+    bytes[i + 7] = bytes[i + 3]!;
+    bytes[i + 6] = bytes[i + 2]!;
+    bytes[i + 5] = bytes[i + 1]!;
+    bytes[i + 4] = bytes[i]!;
+  }
   writeU16(bytes, optionsStart, MSS_OPTION_HEAD);
   writeU16(bytes, optionsStart + TcpOptionField.MSS_VALUE, value);
 
