@@ -351,9 +351,11 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
   t.after(() => leaving.stop().then(ignore, ignore));
 
   const used = new Set<Backend>();
+  const crafted: Uint8Array[][] = [];
   for (const [runIndex, run] of runs.entries()) {
     await setRules(lab, run, used);
     const packets = corpus.map((c, i) => c.build({ family: c.family, srcPort: portOf(runIndex, i), target: run.target(c.family) }));
+    crafted.push(packets);
     await sendPackets(lab, 'client', LabInterface.client, routerMac, packets);
     // Let the last packets cross the router before the rules change under them.
     await new Promise((r) => setTimeout(r, 300));
@@ -369,6 +371,7 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
           const k = key(testCase.family, portOf(runIndex, caseIndex));
           const input = received.get(k);
           assert.ok(input, `the router received the segment (source port ${portOf(runIndex, caseIndex)})`);
+          assert.equal(toHex(input), toHex(crafted[runIndex]![caseIndex]), 'the router received the bytes exactly as crafted');
           const target = run.target(testCase.family);
           const prediction = predict(input, run.action(testCase.family), run.pathMtu);
           const line = check({ testCase, received: input, sent: sent.get(k), prediction, target, backend: run.backend });
