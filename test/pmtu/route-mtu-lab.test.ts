@@ -149,3 +149,49 @@ test('an unroutable destination answers 0 without throwing, and is asked once, n
   assert.equal(noReverse.mtu, 1500);
   assert.equal(noReverse.counters.reverseUnknown, 1);
 });
+
+const SEND_BIG_DATAGRAM = `
+const [family, dst] = process.argv.slice(1);
+const s = require('node:dgram').createSocket(family === '4' ? 'udp4' : 'udp6');
+s.send(Buffer.alloc(1400), 9, dst, (err) => { if (err) { console.error(err.message); process.exit(1); } s.close(); });
+`;
+
+async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// A PMTU exception: the server forwards 192.0.2.0/24 and fd00:99::/64 over a 1300-byte link, so a
+// 1428-byte DF packet from the router earns an ICMP Fragmentation Needed / Packet Too Big, and the
+// router caches MTU 1300 for that one destination. The kernel announces no route change for it: the
+// cache's TTL is what picks it up.
+test('a PMTU learned from ICMP (route exception) is reported once the cached answer expires', async (t) => {
+  const ttlMs = 300;
+  const { lab, probe } = await setUp(t, 'pmtux', ttlMs);
+  const s = lab.server;
+  await lab.sysctl(s, 'net.ipv4.ip_forward', '1');
+  await lab.sysctl(s, 'net.ipv6.conf.all.forwarding', '1');
+  await run('ip', ['-n', s, 'link', 'add', 'in0', 'type', 'veth', 'peer', 'name', 'in1']);
+  await run('ip', ['-n', s, 'link', 'set', 'in0', 'mtu', '1300', 'up']);
+  await run('ip', ['-n', s, 'link', 'set', 'in1', 'up']);
+  await run('ip', ['-n', s, 'addr', 'add', '192.0.2.1/24', 'dev', 'in0']);
+  await run('ip', ['-n', s, '-6', 'addr', 'add', 'fd00:99::1/64', 'dev', 'in0', 'nodad']);
+  await run('ip', ['-n', lab.router, 'route', 'add', '192.0.2.0/24', 'via', LabAddress.server4]);
+  await run('ip', ['-n', lab.router, '-6', 'route', 'add', 'fd00:99::/64', 'via', LabAddress.server6]);
+
+  for (const [family, dst, src] of [
+    [4, '192.0.2.9', LabAddress.client4],
+    [6, 'fd00:99::9', LabAddress.client6],
+  ] as const) {
+    const lookup = () => (family === 4 ? probe.lookup4(dst, src) : probe.lookup6(dst, src));
+    assert.equal((await lookup()).mtu, 1500, `IPv${family}: no exception yet`);
+    // A datagram too big for in0 (Linux sends UDP with DF set by default, IP_PMTUDISC_WANT).
+    await lab.exec('router', process.execPath, ['-e', SEND_BIG_DATAGRAM, String(family), dst]);
+    await waitFor(async () => (await kernelView(lab, family, dst)) === 1300, `IPv${family}: the kernel learned the PMTU`);
+    await new Promise((r) => setTimeout(r, ttlMs + 50));
+    assert.equal((await lookup()).mtu, 1300, `IPv${family}: the exception's MTU`);
+  }
+});
