@@ -38,12 +38,25 @@ class Probe {
       if (lines.length > index + 1) {
         const answer = JSON.parse(lines[index]!) as Answer;
         if (answer.error) throw new Error(`probe: ${answer.error}`);
+        if (typeof answer.generation === 'number') this.generation = answer.generation;
         return answer;
       }
       if (!this.process.running) throw new Error(`probe exited: ${this.process.stderr}`);
       if (Date.now() > deadline) throw new Error(`probe did not answer ${JSON.stringify(request)}: ${this.process.stderr}`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** The generation in the last answer that carried one. */
+  generation = -1;
+
+  /** Ends the probe's input; it should exit by itself. */
+  async end(): Promise<{ code: number | null; stderr: string }> {
+    this.process.child.stdin!.end();
+    const timer = setTimeout(() => this.process.child.kill('SIGKILL'), 3000);
+    const done = await this.process.exited;
+    clearTimeout(timer);
+    return done;
   }
 
   lookup4(dst: string = LabAddress.server4, src: string = LabAddress.client4, oif: string | number = LabInterface.routerToServer): Promise<Answer> {
@@ -194,4 +207,51 @@ test('a PMTU learned from ICMP (route exception) is reported once the cached ans
     await new Promise((r) => setTimeout(r, ttlMs + 50));
     assert.equal((await lookup()).mtu, 1300, `IPv${family}: the exception's MTU`);
   }
+});
+
+test('close() stops answering, and the notification watcher never keeps the process alive', async (t) => {
+  const { lab, probe } = await setUp(t, 'pmtuc');
+  assert.equal((await probe.lookup4()).mtu, 1500);
+  const closed = (await probe.ask({ op: 'close' })) as unknown as { isOpen: boolean; mtu: number; linkMtu: number };
+  assert.deepEqual(closed, { isOpen: false, mtu: 0, linkMtu: 0 });
+  const before = probe.generation;
+  await run('ip', ['-n', lab.router, 'link', 'set', LabInterface.routerToServer, 'mtu', '1400']);
+  await new Promise((r) => setTimeout(r, 50)); // time for a notification to arrive, were it still watched
+  assert.equal((await probe.ask({ op: 'waitGeneration', after: -1 })).generation, before, 'no notification after close');
+  const exit = await probe.end();
+  assert.equal(exit.code, 0, exit.stderr);
+});
+
+// Context-aware: each worker thread has its own RouteMtu class, sockets and cleanup hook; workers
+// that end without close() leave the process healthy.
+const WORKERS_SCRIPT = `
+const { Worker } = require('node:worker_threads');
+const moduleUrl = process.argv[1];
+const code = \`
+  const { parentPort } = require('node:worker_threads');
+  import(\${JSON.stringify(moduleUrl)}).then(({ RouteMtu }) => {
+    const r = new RouteMtu();
+    parentPort.postMessage(r.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0));
+  });\`;
+(async () => {
+  const { RouteMtu } = await import(moduleUrl);
+  const main = new RouteMtu();
+  const answers = [main.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0)];
+  await Promise.all([1, 2, 3].map(async () => {
+    const w = new Worker(code, { eval: true });
+    answers.push(await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+    await w.terminate();
+  }));
+  answers.push(main.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0));
+  console.log(JSON.stringify(answers));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+test('RouteMtu works in worker threads side by side, and workers end without close()', async (t) => {
+  ensureRouteMtuBinding();
+  const lab = await Lab.create({ tag: 'pmtuw', checksumOffloadOff: false });
+  t.after(() => lab.destroy());
+  const moduleUrl = new URL('../../src/pmtu/route-mtu.js', import.meta.url).href;
+  const { stdout } = await lab.exec('router', process.execPath, ['-e', WORKERS_SCRIPT, moduleUrl]);
+  assert.deepEqual(JSON.parse(stdout), [65536, 65536, 65536, 65536, 65536], 'loopback MTU from every thread');
 });
