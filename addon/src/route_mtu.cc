@@ -321,7 +321,9 @@ uint32_t RouteMtu::QueryRoute(int family, const uint8_t* addr, uint32_t oif) {
   }
   uint32_t mtu = 0;
   uint32_t outIf = 0;
-  int alen2 = static_cast<int>(RTM_PAYLOAD(nlh));
+  // Walk only what arrived, should the answer have been cut at kRxBytes.
+  int alen2 = static_cast<int>(std::min<uint32_t>(nlh->nlmsg_len, static_cast<uint32_t>(n))) -
+              static_cast<int>(NLMSG_LENGTH(sizeof(rtmsg)));
   for (const rtattr* rta = RTM_RTA(rtm); RTA_OK(rta, alen2); rta = RTA_NEXT(rta, alen2)) {
     if (rta->rta_type == RTA_OIF) {
       outIf = ReadU32(rta);
