@@ -54,6 +54,7 @@ export class PathMtuCache {
   reverseUnknown = 0;
 
   private readonly source: RouteMtuSource;
+  private readonly state: Uint32Array;
   private readonly mask: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -73,6 +74,7 @@ export class PathMtuCache {
     const ttlMs = options.ttlMs ?? 5000;
     if (!(ttlMs >= 0 && ttlMs <= 3_600_000)) throw new RangeError(`ttlMs must be from 0 to 3600000, not ${ttlMs}`);
     this.source = source;
+    this.state = source.state;
     this.mask = slots - 1;
     this.ttlMs = ttlMs;
     this.now = options.now ?? (() => performance.now());
@@ -93,7 +95,7 @@ export class PathMtuCache {
   lookup(family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number, outIfIndex: number): number {
     this.lookups++;
     const now = this.now();
-    const gen = this.source.state[GenerationIndex]!;
+    const gen = this.state[GenerationIndex]!;
     let asked = false;
 
     let slot = this.find(family, bytes, dstOffset, outIfIndex, gen, now);
