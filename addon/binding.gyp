@@ -8,7 +8,7 @@
     "cflags_cc": ["-O2", "-Wall", "-Wextra", "-std=gnu++17"]
   },
   "targets": [
-    { "target_name": "nfqueue_bindings", "sources": ["src/addon.cc", "src/queue.cc"] },
+    { "target_name": "nfqueue_bindings", "sources": ["src/addon.cc", "src/queue.cc", "src/route_mtu.cc"] },
     { "target_name": "sd_notify", "sources": ["src/sd_notify.cc"] }
   ]
 }
