@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, LabAddress, LabInterface, requireRoot } from '../test/lab/lab.js';
+import { Lab, LabAddress, LabInterface, requireRoot, type Host } from '../test/lab/lab.js';
 import { startCapture } from '../test/lab/capture.js';
 import type { CapturedPacket } from '../test/lab/pcap.js';
 import type { TrackedProcess } from '../test/lab/process-group.js';
@@ -275,20 +275,18 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
     // Route MTUs on both sides: xt_TCPMSS takes the smaller of the route towards the destination
     // and the route back to the source, so SYN and SYN/ACK both get clamped.
     const mtu = String(mode.mtu);
-    await lab.exec('router', 'ip', ['route', 'replace', '198.51.100.0/24', 'dev', LabInterface.routerToClient, 'src', LabAddress.routerClientSide4, 'mtu', mtu]);
-    await lab.exec('router', 'ip', ['route', 'replace', '203.0.113.0/24', 'dev', LabInterface.routerToServer, 'src', LabAddress.routerServerSide4, 'mtu', mtu]);
-    await lab.exec('router', 'ip', ['-6', 'route', 'replace', 'fd00:c::/64', 'dev', LabInterface.routerToClient, 'metric', '256', 'mtu', mtu]);
-    await lab.exec('router', 'ip', ['-6', 'route', 'replace', 'fd00:5::/64', 'dev', LabInterface.routerToServer, 'metric', '256', 'mtu', mtu]);
+    await runIn(lab, 'router', 'ip route replace', 'ip', ['route', 'replace', '198.51.100.0/24', 'dev', LabInterface.routerToClient, 'src', LabAddress.routerClientSide4, 'mtu', mtu]);
+    await runIn(lab, 'router', 'ip route replace', 'ip', ['route', 'replace', '203.0.113.0/24', 'dev', LabInterface.routerToServer, 'src', LabAddress.routerServerSide4, 'mtu', mtu]);
+    await runIn(lab, 'router', 'ip -6 route replace', 'ip', ['-6', 'route', 'replace', 'fd00:c::/64', 'dev', LabInterface.routerToClient, 'metric', '256', 'mtu', mtu]);
+    await runIn(lab, 'router', 'ip -6 route replace', 'ip', ['-6', 'route', 'replace', 'fd00:5::/64', 'dev', LabInterface.routerToServer, 'metric', '256', 'mtu', mtu]);
     say(`router: routes to client and server at mtu ${mtu} (clamp target: IPv4 MSS ${target(mode, 4)}, IPv6 MSS ${target(mode, 6)})`);
   }
 
   const flags = ['--queue', String(QUEUE), ...daemonFlags(mode)];
   say(`router: mssmangler rules --apply ${flags.join(' ')}`);
-  const applied = await lab.exec('router', node, [cli, 'rules', '--apply', ...flags]).catch((err: Error) => {
-    throw new DemoError(`mssmangler rules --apply failed: ${err.message}`);
-  });
+  const applied = await runIn(lab, 'router', 'mssmangler rules --apply', node, [cli, 'rules', '--apply', ...flags]);
   for (const line of applied.stdout.trim().split('\n')) say(`  ${line}`);
-  const rules = await lab.exec('router', 'iptables', ['-t', 'mangle', '-S']);
+  const rules = await runIn(lab, 'router', 'iptables -S', 'iptables', ['-t', 'mangle', '-S']);
   for (const line of rules.stdout.split('\n').filter((l) => l.startsWith('-A '))) say(`  iptables -t mangle ${line}`);
 
   say(`router: mssmangler run ${flags.join(' ')} --log-level info`);
@@ -304,9 +302,7 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   const serverCapture = await startCapture(lab, 'server', LabInterface.server, { filter: `tcp port ${SERVER_PORT}` });
 
   say(`client: TCP connections to [${LabAddress.server4}]:${SERVER_PORT} and [${LabAddress.server6}]:${SERVER_PORT}`);
-  await lab.exec('client', node, ['-e', clientScript, LabAddress.server4, LabAddress.server6]).catch((err: Error) => {
-    throw new DemoError(`a TCP connection failed: ${err.message}`);
-  });
+  await runIn(lab, 'client', 'a TCP connection', node, ['-e', clientScript, LabAddress.server4, LabAddress.server6]);
   say('  both connections worked');
 
   const atClient = handshakeSegments(await clientCapture.stop());
@@ -318,19 +314,17 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   for (const row of rows) say(`  ${formatRow(row)}`);
   say('');
 
-  const metrics = await lab.exec('router', node, [
+  const metrics = await runIn(lab, 'router', `reading ${METRICS_URL}`, node, [
     '-e',
     `fetch(${JSON.stringify(METRICS_URL)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })`,
-  ]).catch((err: Error) => {
-    throw new DemoError(`could not read ${METRICS_URL}: ${err.message}`);
-  });
+  ]);
   const samples = parseExposition(metrics.stdout);
   say(`metrics (${METRICS_URL}, in the router namespace):`);
   for (const s of interestingMetrics(samples)) say(`  ${s.line}`);
   say('');
 
   say('router: mssmangler rules --remove');
-  const removed = await lab.exec('router', node, [cli, 'rules', '--remove']);
+  const removed = await runIn(lab, 'router', 'mssmangler rules --remove', node, [cli, 'rules', '--remove']);
   for (const line of removed.stdout.trim().split('\n')) say(`  ${line}`);
   const stopped = await daemon.stop('SIGTERM', 3000);
   say(`router: daemon stopped (${stopped.signal ? `signal ${stopped.signal}` : `exit ${stopped.code}`})`);
@@ -374,6 +368,19 @@ function countRewritten(atClient: readonly Seen[], atServer: readonly Seen[]): n
     }
   }
   return n;
+}
+
+/**
+ * Runs a command in a namespace to completion, as a process the lab tracks: an interrupted demo ends
+ * it with the rest instead of leaving it running (Lab.exec's children are not tracked).
+ */
+async function runIn(lab: Lab, host: Host, what: string, command: string, args: readonly string[]): Promise<{ stdout: string }> {
+  const done = await lab.spawn(host, command, args).exited;
+  if (done.code !== 0) {
+    const why = done.stderr.trim() || done.stdout.trim() || `${done.signal ?? `exit ${done.code}`}`;
+    throw new DemoError(`${what} (in ${lab.ns(host)}) failed: ${why}`);
+  }
+  return { stdout: done.stdout };
 }
 
 async function waitForDaemon(daemon: TrackedProcess): Promise<void> {
