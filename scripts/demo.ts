@@ -13,10 +13,10 @@
 // Exit 0 only when every connection worked and every MSS is what the daemon must produce: the
 // smaller of what the sender offered and the target (xt_TCPMSS never raises an MSS unless told to),
 // with a TCP checksum that verifies at the receiver.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, LabAddress, LabInterface, requireRoot, type Host } from '../test/lab/lab.js';
+import { Lab, LabAddress, LabInterface, type Host } from '../test/lab/lab.js';
 import { startCapture } from '../test/lab/capture.js';
 import type { CapturedPacket } from '../test/lab/pcap.js';
 import type { TrackedProcess } from '../test/lab/process-group.js';
@@ -29,7 +29,7 @@ const node = process.execPath;
 const SERVER_PORT = 8080;
 const QUEUE = 0;
 const METRICS_URL = 'http://127.0.0.1:9465/metrics';
-/** The whole demo normally takes 2 to 3 s; past this something hangs. */
+/** The demo itself (system packages installed) takes about 5 s; past this something hangs. */
 const DEADLINE_MS = 60_000;
 /** IPv4 and TCP headers without options (RFC 879 / RFC 6691); IPv6 has a 40-byte header. */
 const FIXED_HEADERS = { 4: 40, 6: 60 } as const;
@@ -92,12 +92,17 @@ function target(mode: Mode, family: Family): number {
   return mode.kind === 'set' ? mode.mss : mode.mtu - FIXED_HEADERS[family];
 }
 
-function runHost(command: string, args: readonly string[]): Promise<string> {
+/**
+ * Installs what the lab needs on a fresh machine (iptables, tcpdump, ethtool, ...); apt-get's progress
+ * goes to the terminal, since a first run can take a minute.
+ */
+function installSystemDeps(): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new DemoError(`${command} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
+    const child = spawn('bash', [join(root, 'scripts', 'install-system-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', (err) => reject(new DemoError(`scripts/install-system-deps.sh: ${err.message}`)));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new DemoError(`scripts/install-system-deps.sh failed (exit ${code}): install iptables, tcpdump, ethtool and iproute2 by hand`)),
+    );
   });
 }
 
@@ -264,8 +269,6 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const started = Date.now();
 
-  await runHost('bash', [join(root, 'scripts', 'install-system-deps.sh')]);
-
   resources.lab = Lab.create({ tag: 'demo' });
   const lab = await resources.lab;
   say(`lab: namespaces ${lab.client}, ${lab.router}, ${lab.server}`);
@@ -286,13 +289,15 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   say(`router: mssmangler rules --apply ${flags.join(' ')}`);
   const applied = await runIn(lab, 'router', 'mssmangler rules --apply', node, [cli, 'rules', '--apply', ...flags]);
   for (const line of applied.stdout.trim().split('\n')) say(`  ${line}`);
-  const rules = await runIn(lab, 'router', 'iptables -S', 'iptables', ['-t', 'mangle', '-S']);
-  for (const line of rules.stdout.split('\n').filter((l) => l.startsWith('-A '))) say(`  iptables -t mangle ${line}`);
+  for (const binary of ['iptables', 'ip6tables']) {
+    const listed = await runIn(lab, 'router', `${binary} -S`, binary, ['-t', 'mangle', '-S']);
+    for (const line of listed.stdout.split('\n').filter((l) => l.startsWith('-A '))) say(`  ${binary} -t mangle ${line}`);
+  }
 
   say(`router: mssmangler run ${flags.join(' ')} --log-level info`);
   const daemon = lab.spawn('router', node, [cli, 'run', ...flags, '--log-level', 'info']);
-  await waitForDaemon(daemon);
-  say(`  started (pid ${daemon.pid}), metrics on ${METRICS_URL} inside ${lab.router}`);
+  say(`  ${await waitForDaemon(daemon)}`);
+  say(`  pid ${daemon.pid}, metrics on ${METRICS_URL} inside ${lab.router}`);
 
   const server = lab.spawn('server', node, ['-e', serverScript]);
   await server.waitFor(/listening/, 5000).catch((err: Error) => {
@@ -383,9 +388,10 @@ async function runIn(lab: Lab, host: Host, what: string, command: string, args: 
   return { stdout: done.stdout };
 }
 
-async function waitForDaemon(daemon: TrackedProcess): Promise<void> {
+/** Waits for the daemon's "started" log line (queue bound, metrics listening) and returns it. */
+async function waitForDaemon(daemon: TrackedProcess): Promise<string> {
   try {
-    await daemon.waitFor(/"msg":"started"/, 10_000);
+    return await daemon.waitFor(/^.*"msg":"started".*$/m, 10_000);
   } catch (err) {
     const detail = (daemon.stderr.trim() || daemon.stdout.trim()).split('\n').slice(-5).join('\n  ');
     throw new DemoError(`the daemon did not start: ${(err as Error).message}${detail ? `\n  ${detail}` : ''}`);
@@ -396,9 +402,12 @@ async function main(): Promise<number> {
   let mode: Mode;
   try {
     mode = parseArgs(process.argv.slice(2));
-    requireRoot();
   } catch (err) {
-    process.stderr.write(`demo: ${(err as Error).message.replace('lab tests build', 'the demo builds').replace('run npm test', 'run npm run demo')}\n`);
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('demo: run it as root: it builds network namespaces and firewall rules (sudo npm run demo)\n');
     return 2;
   }
   const resources = new Resources();
@@ -411,6 +420,13 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  try {
+    await installSystemDeps();
+  } catch (err) {
+    if (interrupted) return 130;
+    process.stderr.write(`demo: FAILED: ${(err as Error).message}\n`);
+    return 1;
+  }
   const watchdog = setTimeout(() => {
     process.stderr.write(`demo: FAILED: still running after ${DEADLINE_MS / 1000} s, cleaning up\n`);
     void resources.cleanup().finally(() => process.exit(1));
