@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const demoScript = join(process.cwd(), 'dist/scripts/demo.js');
@@ -59,6 +60,13 @@ test('npm run demo: every SYN and SYN/ACK leaves the router at MSS 1380, over IP
   assert.match(run.stdout, /^router: daemon stopped \(exit 0\)$/m);
   assert.match(run.stdout, /^demo OK: 4 of 4 handshake segments rewritten as expected/m);
   assertCleanedUp(run.stdout);
+
+  // The README's sample output is the real thing: its table lines are exactly what the demo prints.
+  const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+  const quickStart = readme.slice(readme.indexOf('\n## Quick start'), readme.indexOf('\n## Layout'));
+  const sampleRows = quickStart.split('\n').filter((l) => /^ +IPv[46] +SYN/.test(l));
+  assert.equal(sampleRows.length, 4, 'the README Quick start shows the four table rows');
+  for (const row of sampleRows) assert.ok(run.stdout.split('\n').includes(row), `README row printed by the demo: ${row}`);
 });
 
 test('npm run demo -- --clamp 1400: clamp-to-pmtu gives route MTU - 40 (IPv4) and - 60 (IPv6)', async () => {
