@@ -1,0 +1,736 @@
+// nfqueue-bindings: one NFQUEUE queue over raw NETLINK_NETFILTER.
+//
+// Life of a batch: the socket becomes readable (uv_poll, on the loop of the thread that opened the
+// queue) -> recvmmsg drains packet messages into native receive slots -> each packet is copied into
+// the JavaScript-owned buffer and described in one row of the JavaScript-owned table -> JavaScript is
+// called once with the row count -> every verdict of the batch goes back in one sendmsg, in arrival
+// order. Nothing is allocated per packet or per batch.
+#include "queue.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "layout.h"
+
+namespace nfq {
+
+namespace {
+
+// Not in the uapi headers: the kernel's internal ENOTSUPP, answered to messages a subsystem refuses
+// (nfqnl_recv_unsupp in nfnetlink_queue.c).
+constexpr int kENOTSUPP = 524;
+constexpr uint32_t kDefaultMaxLen = 4096;
+// Receive slots: one recvmmsg takes at most this many messages.
+constexpr uint32_t kMaxSlots = 256;
+// Verdict bytes per sendmsg before flushing (several sendmsg only for batches of large modified packets).
+constexpr size_t kSendChunk = 256 * 1024;
+constexpr int kAckTimeoutMs = 2000;
+
+uint32_t AlignUp(uint32_t n, uint32_t a) { return (n + a - 1) & ~(a - 1); }
+
+constexpr uint32_t kSlotStride = (kSlotSize + 63u) & ~63u;
+
+int SetInt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+uint32_t OptU32(Napi::Object o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+bool OptBool(Napi::Object o, const char* key, bool dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+uint32_t HistBucket(uint32_t n) {
+  uint32_t b = 0;
+  while (n > 1 && b < 11) {
+    n >>= 1;
+    ++b;
+  }
+  return b;
+}
+
+}  // namespace
+
+Napi::Function Queue::Define(Napi::Env env) {
+  return DefineClass(env, "Queue",
+                     {
+                         InstanceMethod<&Queue::Close>("close"),
+                         InstanceMethod<&Queue::GetStats>("stats"),
+                         InstanceAccessor<&Queue::GetPortId>("portId"),
+                         InstanceAccessor<&Queue::IsOpen>("isOpen"),
+                     });
+}
+
+// new Queue(queueNum, buffer: Uint8Array, table: Uint32Array, onBatch(count), onError(err) | undefined,
+//           options { maxLen, failOpen, rcvBuf, maxBatchesPerWake, batchVerdicts })
+// TypeScript validates the values (src/queue/queue.ts); here only the types are checked, so a wrong
+// call is a TypeError and never a crash.
+Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
+      !info[3].IsFunction() || !(info[4].IsFunction() || info[4].IsUndefined()) || !info[5].IsObject()) {
+    Napi::TypeError::New(env, "Queue(queueNum, buffer, table, onBatch, onError, options): bad arguments")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  uint32_t q = info[0].As<Napi::Number>().Uint32Value();
+  Napi::TypedArray b = info[1].As<Napi::TypedArray>();
+  Napi::TypedArray t = info[2].As<Napi::TypedArray>();
+  if (q > 0xffff || b.TypedArrayType() != napi_uint8_array || t.TypedArrayType() != napi_uint32_array) {
+    Napi::TypeError::New(env, "Queue: queueNum must be 0..65535, buffer a Uint8Array, table a Uint32Array")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Uint8Array bytes = b.As<Napi::Uint8Array>();
+  Napi::Uint32Array table = t.As<Napi::Uint32Array>();
+  // Every packet must fit an empty buffer, tailroom included.
+  if (bytes.ByteLength() < kMaxCopyRange + kTailroom + kPacketAlign || table.ElementLength() < kStride) {
+    Napi::RangeError::New(env, "Queue: buffer must hold at least 65603 bytes and table at least one row")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Object opts = info[5].As<Napi::Object>();
+  uint32_t maxLen = OptU32(opts, "maxLen", kDefaultMaxLen);
+  bool failOpen = OptBool(opts, "failOpen", true);
+  uint32_t rcvBuf = OptU32(opts, "rcvBuf", 0);
+  maxBatchesPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxBatchesPerWake", 16));
+  batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
+
+  buf_ = bytes.Data();
+  bufLen_ = bytes.ByteLength();
+  table_ = table.Data();
+  tableRows_ = static_cast<uint32_t>(table.ElementLength() / kStride);
+  nslots_ = std::min(tableRows_, kMaxSlots);
+
+  ids_.reset(new uint32_t[tableRows_]);
+  offs_.reset(new uint32_t[tableRows_]);
+  lens_.reset(new uint32_t[tableRows_]);
+  locked_.reset(new uint8_t[tableRows_]);
+  // Not touched up front: only the pages the kernel writes become resident.
+  scratch_.reset(new uint8_t[static_cast<size_t>(nslots_) * kSlotStride]);
+  msgs_.reset(new mmsghdr[nslots_]);
+  iovs_.reset(new iovec[nslots_]);
+  std::memset(msgs_.get(), 0, sizeof(mmsghdr) * nslots_);
+  for (uint32_t i = 0; i < nslots_; ++i) {
+    iovs_[i].iov_base = scratch_.get() + static_cast<size_t>(i) * kSlotStride;
+    iovs_[i].iov_len = kSlotStride;
+    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+  sendCap_ = kSendChunk + kMaxVerdictMsg;
+  sendBuf_.reset(new uint8_t[sendCap_]);
+  out_ = MsgWriter(sendBuf_.get(), sendCap_);
+
+  if (!Open(static_cast<uint16_t>(q), maxLen, failOpen, rcvBuf)) return;
+
+  bufRef_ = Napi::Persistent(static_cast<Napi::Object>(bytes));
+  tableRef_ = Napi::Persistent(static_cast<Napi::Object>(table));
+  onBatch_ = Napi::Persistent(info[3].As<Napi::Function>());
+  if (info[4].IsFunction()) onError_ = Napi::Persistent(info[4].As<Napi::Function>());
+  asyncCtx_.reset(new Napi::AsyncContext(env, "nfqueue"));
+
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  int rc = uv_poll_init(loop, poll_, fd_);
+  if (rc == 0) {
+    poll_->data = this;
+    rc = uv_poll_start(poll_, UV_READABLE, &Queue::OnPoll);
+  }
+  if (rc != 0) {
+    state_ = State::Open;
+    Shutdown();
+    Napi::Error e = Napi::Error::New(env, std::string("cannot poll the netlink socket: ") + uv_strerror(rc));
+    e.Set("code", "NFQ_ERR_SOCKET");
+    e.ThrowAsJavaScriptException();
+    return;
+  }
+  state_ = State::Open;
+  // An open queue keeps its JavaScript object (and so the buffers and callbacks) alive.
+  Ref();
+  selfRef_ = true;
+  if (napi_add_env_cleanup_hook(env, &Queue::OnCleanup, this) == napi_ok) cleanupHookAdded_ = true;
+}
+
+Queue::~Queue() {
+  // Reached on garbage collection or environment teardown; an open queue holds a reference to
+  // itself, so normally close() or the cleanup hook ran first.
+  if (state_ == State::Open) Shutdown();
+  if (cleanupHookAdded_) {
+    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
+    cleanupHookAdded_ = false;
+  }
+}
+
+void Queue::ThrowOpenError(const char* code, int err, const char* syscall, const char* message) {
+  Napi::Env env(env_);
+  std::string msg = std::string("NFQUEUE queue ") + std::to_string(queueNum_) + ": " + message;
+  if (err) msg += std::string(" (") + syscall + ": " + (err == kENOTSUPP ? "ENOTSUPP" : strerror(err)) + ")";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", code);
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", syscall);
+  e.Set("queue", Napi::Number::New(env, queueNum_));
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  e.ThrowAsJavaScriptException();
+}
+
+bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcvBuf) {
+  queueNum_ = queueNum;
+  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
+  if (fd_ < 0) {
+    int err = errno;
+    if (err == EPROTONOSUPPORT || err == EAFNOSUPPORT)
+      ThrowOpenError("NFQ_ERR_UNSUPPORTED", err, "socket", "this kernel has no nfnetlink (CONFIG_NETFILTER_NETLINK)");
+    else
+      ThrowOpenError("NFQ_ERR_SOCKET", err, "socket", "cannot create a netlink socket");
+    return false;
+  }
+  sockaddr_nl sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ThrowOpenError("NFQ_ERR_SOCKET", errno, "bind", "cannot bind the netlink socket");
+    return false;
+  }
+  socklen_t salen = sizeof sa;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &salen) == 0) portId_ = sa.nl_pid;
+
+  // A full socket must not raise ENOBUFS on the next recv: the kernel then fails the packet open
+  // (NFQA_CFG_F_FAIL_OPEN) or counts it (queue_user_dropped), and we see the gap in the ids.
+  SetInt(fd_, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+  // Errors for verdicts echo only the header, not the packet we sent back.
+  SetInt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+  SetInt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+  // The socket holds up to maxLen packet messages (about 1-2 KiB of truesize each for small packets).
+  uint64_t want = rcvBuf ? rcvBuf : std::max<uint64_t>(1u << 20, static_cast<uint64_t>(maxLen) * 4096);
+  int rb = static_cast<int>(std::min<uint64_t>(want, 1u << 30));
+  if (SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rb) != 0) SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rb);
+  if (SetInt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20) != 0) SetInt(fd_, SOL_SOCKET, SO_SNDBUF, 1 << 20);
+  int sndbuf = 0;
+  socklen_t optlen = sizeof sndbuf;
+  getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen);
+  // netlink_sendmsg refuses a message longer than sk_sndbuf - 32.
+  size_t limit = sndbuf > 64 ? static_cast<size_t>(sndbuf) - 64 : 0;
+  sendLimit_ = std::min(kSendChunk, limit);
+  if (sendLimit_ < kMaxVerdictMsg) sendLimit_ = kMaxVerdictMsg;
+
+  int err = SendConfigAndWait(true, false, maxLen, true, failOpen, kAckTimeoutMs);
+  if (err == 0) {
+    // Packets that raced the acknowledgement go through unchanged rather than wait for a handler.
+    if (stats_.startupAccepted > 0 && haveId_) {
+      out_.Reset();
+      out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
+      SendAll(out_.Data(), out_.Len());
+      out_.Reset();
+    }
+    return true;
+  }
+  err = -err;
+  if (err == EPERM) {
+    // nfnetlink answers EPERM both without CAP_NET_ADMIN (nfnetlink_rcv) and when another socket
+    // owns the queue (nfqnl_recv_config). A message any capable sender gets ENOTSUPP for tells them apart.
+    if (ProbePermission() == -EPERM)
+      ThrowOpenError("NFQ_ERR_PERMISSION", err, "bind queue",
+                     "CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN (AmbientCapabilities=CAP_NET_ADMIN)");
+    else
+      ThrowOpenError("NFQ_ERR_QUEUE_BUSY", err, "bind queue",
+                     "the queue is already bound by another netlink socket (another process or another open queue); "
+                     "stop that consumer or use another queue number");
+  } else if (err == EBUSY) {
+    ThrowOpenError("NFQ_ERR_QUEUE_BUSY", err, "bind queue", "the queue is already bound");
+  } else if (err == EINVAL || err == EOPNOTSUPP || err == kENOTSUPP || err == EPROTONOSUPPORT) {
+    ThrowOpenError("NFQ_ERR_UNSUPPORTED", err, "bind queue",
+                   "the kernel refused the NFQUEUE bind; is nfnetlink_queue available "
+                   "(CONFIG_NETFILTER_NETLINK_QUEUE, modprobe nfnetlink_queue)?");
+  } else if (err == ETIMEDOUT) {
+    ThrowOpenError("NFQ_ERR_TIMEOUT", err, "bind queue", "the kernel did not answer the bind");
+  } else {
+    ThrowOpenError("NFQ_ERR_SOCKET", err, "bind queue", "the bind failed");
+  }
+  return false;
+}
+
+int Queue::SendAll(const uint8_t* data, size_t len) {
+  sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = sendto(fd_, data, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    if (n >= 0) return 0;
+    if (errno != EINTR && errno != ENOBUFS && errno != ENOMEM && errno != EAGAIN) return -errno;
+  }
+  return -errno;
+}
+
+// One config message does everything the kernel allows in one (nfqnl_recv_config): bind, copy mode,
+// queue length, flags. Copying the whole packet (range 0xffff, clipped by the kernel to
+// NFQNL_MAX_COPY_RANGE); GSO off so the kernel segments and completes checksums before we see the packet.
+int Queue::SendConfigAndWait(bool bindCmd, bool unbindCmd, uint32_t maxLen, bool setFlags, bool failOpen,
+                             int timeoutMs) {
+  alignas(8) uint8_t msg[256];
+  MsgWriter w(msg, sizeof msg);
+  uint32_t seq = ++seq_;
+  size_t start = w.Begin(QueueMsgType(NFQNL_MSG_CONFIG), NLM_F_ACK, seq, queueNum_);
+  if (bindCmd || unbindCmd) {
+    nfqnl_msg_config_cmd cmd;
+    std::memset(&cmd, 0, sizeof cmd);
+    cmd.command = bindCmd ? NFQNL_CFG_CMD_BIND : NFQNL_CFG_CMD_UNBIND;
+    cmd.pf = htons(AF_UNSPEC);
+    w.Attr(NFQA_CFG_CMD, &cmd, sizeof cmd);
+  }
+  if (bindCmd) {
+    nfqnl_msg_config_params params;
+    params.copy_range = htonl(0xffff);
+    params.copy_mode = NFQNL_COPY_PACKET;
+    w.Attr(NFQA_CFG_PARAMS, &params, sizeof params);
+  }
+  if (!unbindCmd) w.AttrBe32(NFQA_CFG_QUEUE_MAXLEN, maxLen);
+  if (setFlags) {
+    w.AttrBe32(NFQA_CFG_MASK, NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_GSO);
+    w.AttrBe32(NFQA_CFG_FLAGS, failOpen ? NFQA_CFG_F_FAIL_OPEN : 0);
+  }
+  w.End(start);
+  int err = SendAll(msg, w.Len());
+  if (err) return err;
+  return WaitAck(seq, timeoutMs, true);
+}
+
+int Queue::ProbePermission() {
+  alignas(8) uint8_t msg[64];
+  MsgWriter w(msg, sizeof msg);
+  uint32_t seq = ++seq_;
+  // NFQNL_MSG_PACKET is kernel-to-user only: nfnetlink checks CAP_NET_ADMIN before it answers ENOTSUPP.
+  w.End(w.Begin(QueueMsgType(NFQNL_MSG_PACKET), NLM_F_ACK, seq, queueNum_));
+  int err = SendAll(msg, w.Len());
+  if (err) return err;
+  return WaitAck(seq, kAckTimeoutMs, true);
+}
+
+// Waits for the acknowledgement of `seq`, reading into receive slot 0. Packet messages that arrive
+// meanwhile are noted (lastId_) so the caller can accept them; verdict errors are counted.
+int Queue::WaitAck(uint32_t seq, int timeoutMs, bool acceptPackets) {
+  uint8_t* slot = scratch_.get();
+  int left = timeoutMs;
+  for (;;) {
+    ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) return -errno;
+      if (left <= 0) return -ETIMEDOUT;
+      pollfd pfd{fd_, POLLIN, 0};
+      int step = std::min(left, 100);
+      poll(&pfd, 1, step);
+      left -= step;
+      continue;
+    }
+    uint32_t len = static_cast<uint32_t>(n);
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
+         nlh = NLMSG_NEXT(nlh, len)) {
+      if (nlh->nlmsg_type == NLMSG_ERROR) {
+        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
+        const nlmsgerr* e = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
+        if (e->msg.nlmsg_seq == seq) return e->error;
+        NoteError(nlh);
+      } else if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen) {
+        PacketView v;
+        if (ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v) && acceptPackets) {
+          lastId_ = v.id;
+          haveId_ = true;
+          stats_.startupAccepted++;
+        }
+      } else {
+        stats_.otherMessages++;
+      }
+    }
+  }
+}
+
+void Queue::NoteError(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(int))) return;
+  int error = *static_cast<const int*>(NLMSG_DATA(nlh));
+  if (error == 0) return;  // an acknowledgement nobody waits for
+  stats_.verdictErrors++;
+  stats_.lastVerdictErrno = -error;
+}
+
+void Queue::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+  Queue* q = static_cast<Queue*>(handle->data);
+  if (status < 0) {
+    q->stats_.recvErrors++;
+    return;
+  }
+  q->Drain();
+}
+
+// Bounded work per wake-up: at most maxBatchesPerWake batches, then back to the event loop (the
+// poll is level-triggered, so the rest comes on the next iteration, after timers and I/O).
+void Queue::Drain() {
+  stats_.wakeups++;
+  drained_ = false;
+  uint32_t done = 0;
+  while (state_ == State::Open) {
+    if (done == maxBatchesPerWake_) {
+      stats_.budgetYields++;
+      break;
+    }
+    uint32_t n = FillBatch(true);
+    if (n == 0) break;
+    Deliver(n);
+    ++done;
+    if (drained_ && !HavePending()) break;
+  }
+  // Messages already received must not wait for a readiness event that may never come.
+  while (state_ == State::Open && HavePending()) {
+    uint32_t n = FillBatch(false);
+    if (n == 0) break;
+    Deliver(n);
+  }
+}
+
+// Fills table rows from received messages, receiving more while rows are free and the socket has
+// data. Stops early when the next packet does not fit the buffer: it stays in its receive slot for
+// the next batch.
+uint32_t Queue::FillBatch(bool allowRecv) {
+  uint32_t count = 0;
+  uint32_t off = 0;
+  while (count < tableRows_) {
+    if (!HavePending()) {
+      if (!allowRecv || drained_) break;
+      uint32_t vlen = std::min(nslots_, tableRows_ - count);
+      int r = recvmmsg(fd_, msgs_.get(), vlen, MSG_DONTWAIT, nullptr);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS) {
+          stats_.enobufs++;
+          continue;
+        }
+        if (errno != EAGAIN) stats_.recvErrors++;
+        drained_ = true;
+        break;
+      }
+      stats_.recvCalls++;
+      pendCount_ = static_cast<uint32_t>(r);
+      pendSlot_ = 0;
+      pendOff_ = 0;
+      // Fewer messages than asked for: the socket is empty for now; new ones wake the poll again.
+      if (static_cast<uint32_t>(r) < vlen) drained_ = true;
+      if (r == 0) break;
+    }
+    const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
+    uint32_t avail = msgs_[pendSlot_].msg_len;
+    if (pendOff_ + NLMSG_HDRLEN > avail) {
+      pendSlot_++;
+      pendOff_ = 0;
+      continue;
+    }
+    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot + pendOff_);
+    uint32_t left = avail - pendOff_;
+    uint32_t mlen = nlh->nlmsg_len;
+    if (mlen < NLMSG_HDRLEN) {  // impossible length: drop the rest of this datagram
+      pendSlot_++;
+      pendOff_ = 0;
+      continue;
+    }
+    uint32_t have = std::min(mlen, left);
+    if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && have >= kNfHeaderLen) {
+      PacketView v;
+      if (ReadPacket(reinterpret_cast<const uint8_t*>(nlh), have, v)) {
+        uint32_t plen = v.payload ? v.payloadLen : 0;
+        if (off + plen + kTailroom > bufLen_) break;  // next batch; the message stays pending
+        if (plen) std::memcpy(buf_ + off, v.payload, plen);
+        bool trunc = v.cut || v.capLen > plen;
+        uint32_t* row = table_ + static_cast<size_t>(count) * kStride;
+        row[kId] = v.id;
+        row[kOffset] = off;
+        row[kLength] = plen;
+        row[kOrigLength] = v.capLen > plen ? v.capLen : plen;
+        row[kHook] = v.hook;
+        row[kFamily] = v.hwProtocol == 0x0800 ? 4 : v.hwProtocol == 0x86dd ? 6 : 0;
+        row[kIndev] = v.indev;
+        row[kOutdev] = v.outdev;
+        row[kMark] = v.mark;
+        row[kFlags] = (trunc ? kFlagTruncated : 0) | ((v.skbInfo & NFQA_SKB_CSUMNOTREADY) ? kFlagCsumNotReady : 0) |
+                      ((v.skbInfo & NFQA_SKB_CSUM_NOTVERIFIED) ? kFlagCsumNotVerified : 0) |
+                      ((v.skbInfo & NFQA_SKB_GSO) ? kFlagGso : 0);
+        row[kVerdict] = kVerdictAccept;
+        row[kNewLength] = 0;
+        ids_[count] = v.id;
+        offs_[count] = off;
+        lens_[count] = plen;
+        locked_[count] = trunc ? 1 : 0;
+        if (trunc) stats_.truncated++;
+        if (haveId_) {
+          int32_t gap = static_cast<int32_t>(v.id - lastId_);
+          if (gap > 1) stats_.idGaps += gap - 1;
+        }
+        lastId_ = v.id;
+        haveId_ = true;
+        stats_.bytes += plen;
+        off = AlignUp(off + plen + kTailroom, kPacketAlign);
+        ++count;
+      }
+    } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+      NoteError(nlh);
+    } else {
+      stats_.otherMessages++;
+    }
+    pendOff_ += NLMSG_ALIGN(mlen);
+    if (pendOff_ >= avail) {
+      pendSlot_++;
+      pendOff_ = 0;
+    }
+  }
+  return count;
+}
+
+void Queue::Deliver(uint32_t count) {
+  stats_.batches++;
+  stats_.packets += count;
+  if (count > stats_.batchMax) stats_.batchMax = count;
+  stats_.batchHist[HistBucket(count)]++;
+
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  inCallback_ = true;
+  Napi::Value r = onBatch_.MakeCallback(Value(), {Napi::Number::New(env, count)}, *asyncCtx_);
+  inCallback_ = false;
+  bool failed = r.IsEmpty() || env.IsExceptionPending();
+  Napi::Value err;
+  if (env.IsExceptionPending()) err = env.GetAndClearPendingException().Value();
+  // A failed handler may have written half the table: the whole batch goes through unchanged.
+  SendVerdicts(count, failed);
+  if (failed) {
+    stats_.callbackErrors++;
+    if (!err.IsEmpty()) {
+      if (!onError_.IsEmpty()) {
+        inCallback_ = true;
+        onError_.MakeCallback(Value(), {err}, *asyncCtx_);
+        inCallback_ = false;
+        if (env.IsExceptionPending()) {
+          Napi::Error again = env.GetAndClearPendingException();
+          napi_fatal_exception(env_, again.Value());
+        }
+      } else {
+        napi_fatal_exception(env_, err);
+      }
+    }
+  }
+  if (closeRequested_) {
+    closeRequested_ = false;
+    Shutdown();
+  }
+}
+
+// Verdicts in arrival order. A run of unmodified accepts becomes one NFQNL_MSG_VERDICT_BATCH ("every
+// queued id up to N"): every earlier packet already had its verdict earlier in this same sendmsg or
+// in an earlier one, and the kernel handles the messages of one sendmsg in order.
+void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
+  out_.Reset();
+  uint32_t runLast = 0;
+  uint32_t runLen = 0;
+  constexpr uint32_t kPlainMsg = kNfHeaderLen + NLA_HDRLEN + NLA_ALIGN(sizeof(nfqnl_msg_verdict_hdr));
+  auto room = [this](size_t need) {
+    if (out_.Len() + need > sendLimit_) FlushVerdicts();
+  };
+  auto flushRun = [&]() {
+    if (runLen == 0) return;
+    room(kPlainMsg);
+    out_.Verdict(runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT, nullptr,
+                 0);
+    stats_.verdictMessages++;
+    runLen = 0;
+  };
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t* row = table_ + static_cast<size_t>(i) * kStride;
+    uint32_t verdict = forceAccept ? kVerdictAccept : row[kVerdict];
+    uint32_t newLen = forceAccept ? 0 : row[kNewLength];
+    if (verdict != kVerdictAccept && verdict != kVerdictDrop) {
+      stats_.badVerdicts++;
+      verdict = kVerdictAccept;
+      newLen = 0;
+    }
+    if (newLen != 0 && (locked_[i] || newLen > lens_[i] + kTailroom || newLen > kMaxCopyRange)) {
+      stats_.badVerdicts++;
+      newLen = 0;
+    }
+    if (verdict == kVerdictAccept) stats_.accepted++; else stats_.dropped++;
+    if (verdict == kVerdictAccept && newLen == 0 && batchVerdicts_) {
+      runLast = ids_[i];
+      runLen++;
+      continue;
+    }
+    flushRun();
+    room(kPlainMsg + NLA_HDRLEN + NLA_ALIGN(newLen));
+    out_.Verdict(NFQNL_MSG_VERDICT, queueNum_, ids_[i], verdict == kVerdictAccept ? NF_ACCEPT : NF_DROP,
+                 newLen ? buf_ + offs_[i] : nullptr, newLen);
+    if (newLen) stats_.modified++;
+    stats_.verdictMessages++;
+  }
+  flushRun();
+  FlushVerdicts();
+}
+
+void Queue::FlushVerdicts() {
+  if (out_.Len() == 0) return;
+  stats_.verdictSends++;
+  if (SendAll(out_.Data(), out_.Len()) != 0) stats_.sendErrors++;
+  out_.Reset();
+}
+
+Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
+  if (inCallback_) {
+    // Inside the handler: the batch's verdicts go first, then the queue closes.
+    if (state_ == State::Open) closeRequested_ = true;
+  } else {
+    Shutdown();
+  }
+  return info.Env().Undefined();
+}
+
+// Stop polling; let new packets bypass the queue (max length 0: fail-open passes them, otherwise the
+// kernel drops them as it would after the unbind); accept every packet still in flight; unbind; close.
+void Queue::Shutdown() {
+  if (state_ != State::Open) return;
+  state_ = State::Closed;
+  if (poll_) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    double before = stats_.startupAccepted;
+    // Ids of messages received but never handed to JavaScript.
+    while (HavePending()) {
+      const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
+      uint32_t len = msgs_[pendSlot_].msg_len - pendOff_;
+      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot + pendOff_); NLMSG_OK(nlh, len);
+           nlh = NLMSG_NEXT(nlh, len)) {
+        PacketView v;
+        if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen &&
+            ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) {
+          lastId_ = v.id;
+          haveId_ = true;
+          stats_.startupAccepted++;
+        }
+      }
+      pendSlot_++;
+      pendOff_ = 0;
+    }
+    // maxLen 0; WaitAck also collects every packet message still in the socket before the answer.
+    SendConfigAndWait(false, false, 0, false, false, kAckTimeoutMs);
+    for (;;) {  // anything that raced the config change
+      int saved = 0;
+      uint8_t* slot = scratch_.get();
+      ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
+      if (n < 0) {
+        saved = errno;
+        if (saved == EINTR) continue;
+        break;
+      }
+      uint32_t len = static_cast<uint32_t>(n);
+      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
+           nlh = NLMSG_NEXT(nlh, len)) {
+        PacketView v;
+        if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen &&
+            ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) {
+          lastId_ = v.id;
+          haveId_ = true;
+          stats_.startupAccepted++;
+        } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+          NoteError(nlh);
+        }
+      }
+    }
+    double inFlight = stats_.startupAccepted - before;
+    stats_.startupAccepted = before;
+    stats_.closeAccepted += inFlight;
+    if (haveId_ && (inFlight > 0 || stats_.sendErrors > 0)) {
+      out_.Reset();
+      out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
+      SendAll(out_.Data(), out_.Len());
+      out_.Reset();
+    }
+    SendConfigAndWait(false, true, 0, false, false, kAckTimeoutMs);
+    close(fd_);
+    fd_ = -1;
+  }
+  ReleaseJs();
+}
+
+void Queue::ReleaseJs() {
+  if (cleanupHookAdded_) {
+    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
+    cleanupHookAdded_ = false;
+  }
+  onBatch_.Reset();
+  onError_.Reset();
+  bufRef_.Reset();
+  tableRef_.Reset();
+  asyncCtx_.reset();
+  buf_ = nullptr;
+  table_ = nullptr;
+  if (selfRef_) {
+    selfRef_ = false;
+    Unref();
+  }
+}
+
+void Queue::OnCleanup(void* arg) {
+  Queue* q = static_cast<Queue*>(arg);
+  q->cleanupHookAdded_ = false;  // hooks may not be removed while they run
+  q->Shutdown();
+}
+
+Napi::Value Queue::GetPortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), portId_); }
+
+Napi::Value Queue::IsOpen(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), state_ == State::Open && !closeRequested_);
+}
+
+Napi::Value Queue::GetStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const Stats& s = stats_;
+  o.Set("packets", s.packets);
+  o.Set("batches", s.batches);
+  o.Set("batchMax", s.batchMax);
+  Napi::Array hist = Napi::Array::New(env, 12);
+  for (uint32_t i = 0; i < 12; ++i) hist.Set(i, s.batchHist[i]);
+  o.Set("batchHistogram", hist);
+  o.Set("bytes", s.bytes);
+  o.Set("wakeups", s.wakeups);
+  o.Set("budgetYields", s.budgetYields);
+  o.Set("recvCalls", s.recvCalls);
+  o.Set("recvErrors", s.recvErrors);
+  o.Set("enobufs", s.enobufs);
+  o.Set("idGaps", s.idGaps);
+  o.Set("truncated", s.truncated);
+  o.Set("accepted", s.accepted);
+  o.Set("dropped", s.dropped);
+  o.Set("modified", s.modified);
+  o.Set("badVerdicts", s.badVerdicts);
+  o.Set("verdictMessages", s.verdictMessages);
+  o.Set("verdictSends", s.verdictSends);
+  o.Set("sendErrors", s.sendErrors);
+  o.Set("verdictErrors", s.verdictErrors);
+  o.Set("lastVerdictErrno", s.lastVerdictErrno);
+  o.Set("callbackErrors", s.callbackErrors);
+  o.Set("startupAccepted", s.startupAccepted);
+  o.Set("closeAccepted", s.closeAccepted);
+  o.Set("otherMessages", s.otherMessages);
+  return o;
+}
+
+}  // namespace nfq

@@ -1,0 +1,76 @@
+// Lab plumbing shared by the queue lab tests: NFQUEUE rules in the router, the consumer fixture
+// running inside the router namespace, and syngen in the client namespace.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { LabAddress, type Lab } from '../lab/lab.js';
+import type { TrackedProcess } from '../lab/process-group.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CONSUMER = fileURLToPath(new URL('./fixtures/consumer.js', import.meta.url));
+export const WORKERS = fileURLToPath(new URL('./fixtures/workers.js', import.meta.url));
+export const SYNGEN = `${ROOT}tools/build/syngen`;
+
+let toolsBuilt = false;
+export function buildTools(): void {
+  if (toolsBuilt) return;
+  execFileSync('bash', [`${ROOT}scripts/build-tools.sh`], { stdio: 'inherit' });
+  toolsBuilt = true;
+}
+
+/** Queue TCP SYNs to `dport` (IPv4 and IPv6) in the router's FORWARD chain. */
+export async function queueSyns(lab: Lab, dport: number | string, queue: number): Promise<void> {
+  for (const tool of ['iptables', 'ip6tables']) {
+    await lab.exec('router', tool, ['-A', 'FORWARD', '-p', 'tcp', '--syn', '--dport', String(dport), '-j', 'NFQUEUE', '--queue-num', String(queue)]);
+  }
+}
+
+export interface Consumer {
+  process: TrackedProcess;
+  /** Resolves with the {"event":"ready"} or {"event":"error"} line. */
+  first: Record<string, unknown>;
+}
+
+export async function startConsumer(lab: Lab, args: readonly string[], script = CONSUMER): Promise<Consumer> {
+  const proc = lab.spawn('router', process.execPath, [script, ...args]);
+  await proc.waitFor(/"event":"(ready|error)"/, 10000);
+  const first = events(proc.stdout)[0]!;
+  return { process: proc, first };
+}
+
+/** Stops the consumer with SIGTERM and returns its stats event; it must exit by itself, with status 0. */
+export async function stopConsumer(c: Consumer): Promise<Record<string, any>> {
+  const done = await c.process.stop('SIGTERM', 5000);
+  if (done.code !== 0) throw new Error(`consumer exited with ${done.code ?? done.signal}: ${done.stderr}`);
+  const stats = events(done.stdout).find((e) => e['event'] === 'stats');
+  if (!stats) throw new Error(`consumer printed no stats: ${done.stdout} ${done.stderr}`);
+  return stats;
+}
+
+export function events(stdout: string): Array<Record<string, any>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+export interface SyngenOptions {
+  family: 4 | 6;
+  count: number;
+  dport: number;
+  rate?: number;
+  mss?: number;
+  sportBase?: number;
+}
+
+export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number; seconds: number }> {
+  buildTools();
+  const [src, dst] = o.family === 4 ? [LabAddress.client4, LabAddress.server4] : [LabAddress.client6, LabAddress.server6];
+  const args = ['--src', src, '--dst', dst, '--count', String(o.count), '--dport', String(o.dport)];
+  if (o.rate) args.push('--rate', String(o.rate));
+  if (o.mss) args.push('--mss', String(o.mss));
+  if (o.sportBase) args.push('--sport-base', String(o.sportBase));
+  const { stdout } = await lab.exec('client', SYNGEN, args);
+  return JSON.parse(stdout) as { sent: number; seconds: number };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
