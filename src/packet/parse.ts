@@ -1,0 +1,90 @@
+// The boundary: one packet as the queue handed it over, checked once. After Outcome.Parsed every
+// offset in PacketInfo lies inside the datagram and the rewrite reads without further checks.
+import { readU16 } from './bytes.js';
+import { Direction } from './direction.js';
+import { IPV4_ADDR_LENGTH, IPV4_VERSION, Ipv4Field, ipv4HeaderLength, ipv4IsFragment, ipv4TotalLength } from './ipv4.js';
+import { IPV6_ADDR_LENGTH, IPV6_HEADER_LENGTH, IPV6_VERSION, Ipv6Field, ipv6HeaderLength, ipv6PayloadLength } from './ipv6.js';
+import { ipv6HasJumboPayload, ipv6TcpOffset } from './ipv6-extension-headers.js';
+import { Outcome, type OutcomeCode } from './outcome.js';
+import type { PacketInfo } from './packet-info.js';
+import { IPPROTO_TCP, TcpField, TcpFlag, tcpHeaderLength } from './tcp.js';
+
+/**
+ * Parses the packet at bytes[start, start + length) (`length` = what the queue handed over; a batch
+ * buffer holds many packets, so every offset written to `info` is absolute). Returns Outcome.Parsed
+ * when `info` describes a TCP SYN or SYN/ACK the rewrite may look at; otherwise the reason:
+ * MalformedIp, Truncated (the IP length says more than was captured: the copy was cut), NotTcp,
+ * Fragment, UnderAh, Encrypted, Jumbogram, MalformedTcp, NotSyn, SynWithRstOrFin.
+ *
+ * Bytes after the IP length (total length / 40 + payload length) are not part of the datagram and are
+ * ignored: info.ipEnd comes from the IP length field. `info` is only complete after Parsed; on other
+ * outcomes it holds what was learned before the reason was found. Never throws, never allocates.
+ */
+export function parsePacket(bytes: Uint8Array, start: number, length: number, info: PacketInfo): OutcomeCode {
+  info.family = 0;
+  info.start = start;
+  info.ipEnd = start;
+  info.l4Offset = start;
+  info.tcpHeaderLength = 0;
+  info.payloadLength = 0;
+  info.tcpFlags = 0;
+  info.direction = Direction.None;
+  info.srcPort = 0;
+  info.dstPort = 0;
+  // A caller that claims more bytes than the buffer holds must not make us read or write outside it.
+  if (!(start >= 0 && start < bytes.length)) return Outcome.MalformedIp;
+  const captured = length < bytes.length - start ? length : bytes.length - start;
+  if (!(captured > 0)) return Outcome.MalformedIp;
+
+  let ipEnd: number;
+  let l4Offset: number;
+  const version = bytes[start]! >>> 4;
+  if (version === IPV4_VERSION) {
+    const headerLength = ipv4HeaderLength(bytes, start, captured);
+    if (headerLength < 0) return Outcome.MalformedIp;
+    info.family = IPV4_VERSION;
+    info.srcAddrOffset = start + Ipv4Field.SRC_ADDR;
+    info.dstAddrOffset = start + Ipv4Field.DST_ADDR;
+    info.addrLength = IPV4_ADDR_LENGTH;
+    const totalLength = ipv4TotalLength(bytes, start);
+    if (totalLength > captured) return Outcome.Truncated;
+    ipEnd = start + totalLength;
+    info.ipEnd = ipEnd;
+    if (bytes[start + Ipv4Field.PROTOCOL] !== IPPROTO_TCP) return Outcome.NotTcp;
+    if (ipv4IsFragment(bytes, start)) return Outcome.Fragment;
+    l4Offset = start + headerLength;
+  } else if (version === IPV6_VERSION) {
+    if (ipv6HeaderLength(bytes, start, captured) < 0) return Outcome.MalformedIp;
+    info.family = IPV6_VERSION;
+    info.srcAddrOffset = start + Ipv6Field.SRC_ADDR;
+    info.dstAddrOffset = start + Ipv6Field.DST_ADDR;
+    info.addrLength = IPV6_ADDR_LENGTH;
+    const payloadLength = ipv6PayloadLength(bytes, start);
+    // RFC 2675: payload length 0 with a Jumbo Payload option. Never ours to touch.
+    if (payloadLength === 0 && ipv6HasJumboPayload(bytes, start, captured)) return Outcome.Jumbogram;
+    if (IPV6_HEADER_LENGTH + payloadLength > captured) return Outcome.Truncated;
+    ipEnd = start + IPV6_HEADER_LENGTH + payloadLength;
+    info.ipEnd = ipEnd;
+    const tcpOffset = ipv6TcpOffset(bytes, start, ipEnd);
+    if (tcpOffset < 0) return -tcpOffset as OutcomeCode;
+    l4Offset = tcpOffset;
+  } else {
+    return Outcome.MalformedIp;
+  }
+
+  info.l4Offset = l4Offset;
+  const headerLength = tcpHeaderLength(bytes, l4Offset, ipEnd);
+  if (headerLength < 0) return Outcome.MalformedTcp;
+  info.tcpHeaderLength = headerLength;
+  info.payloadLength = ipEnd - l4Offset - headerLength;
+  info.srcPort = readU16(bytes, l4Offset + TcpField.SRC_PORT);
+  info.dstPort = readU16(bytes, l4Offset + TcpField.DST_PORT);
+  const flags = bytes[l4Offset + TcpField.FLAGS]!;
+  info.tcpFlags = flags;
+  // MSS is only sent in SYN segments (RFC 9293 3.7.1).
+  if ((flags & TcpFlag.SYN) === 0) return Outcome.NotSyn;
+  // SYN+RST and SYN+FIN are not connection attempts (and a classic scan signature): leave them be.
+  if ((flags & (TcpFlag.RST | TcpFlag.FIN)) !== 0) return Outcome.SynWithRstOrFin;
+  info.direction = (flags & TcpFlag.ACK) !== 0 ? Direction.SynAck : Direction.Syn;
+  return Outcome.Parsed;
+}
