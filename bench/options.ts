@@ -22,11 +22,12 @@ export interface BenchOptions {
   maxLen: number;
   write: boolean;
   profile: boolean;
+  perf: boolean;
   argv: readonly string[];
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler]
-                          [--latency-seconds S] [--load F] [--batch N] [--max-len N] [--profile] [--no-write]
+                          [--latency-seconds S] [--load F] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
   --quick            1 repetition of 1 s, 1 s of latency: a smoke run (about a minute)
   --family 4|6       one address family (default both)
   --reps N           saturation repetitions per path (default 5); medians are reported
@@ -36,6 +37,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N
   --batch N          packets per batch for both consumers (default 256)
   --max-len N        kernel queue length for both consumers (default 4096)
   --profile          run the mssmangler consumer under --cpu-prof and print where its time goes
+  --perf             perf record each consumer for the whole run and print where its time goes
   --no-write         print the results but leave bench/RESULTS.md alone`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -52,6 +54,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       batch: { type: 'string', default: '256' },
       'max-len': { type: 'string', default: '4096' },
       profile: { type: 'boolean', default: false },
+      perf: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -87,6 +90,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     maxLen: number('max-len', values['max-len'], 4096, 1, 1 << 20, true),
     write: !(values['no-write'] ?? false),
     profile: values.profile ?? false,
+    perf: values.perf ?? false,
     argv,
   };
   if (problems.length > 0) throw new Error(`${problems.join('\n')}\n${USAGE}`);

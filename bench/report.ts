@@ -38,6 +38,7 @@ interface Summary {
   lossPct: number;
   unmangled: number;
   cpuPerMpkt: number;
+  userPerMpkt: number;
   vsKernel: number;
   vsC: number;
   cpuVsC: number;
@@ -59,6 +60,7 @@ function summarise(family: FamilyResult, result: PathResult): Summary {
     lossPct: median(result.samples.map((s) => (s.loss / s.sent) * 100)),
     unmangled: result.samples.reduce((sum, s) => sum + s.unmangled, 0),
     cpuPerMpkt,
+    userPerMpkt: median(result.samples.map((s) => s.userPerMpkt)),
     vsKernel: kernel ? pps / median(kernel.samples.map((s) => s.pps)) : NaN,
     vsC: c ? pps / median(c.samples.map((s) => s.pps)) : NaN,
     cpuVsC: c ? cpuPerMpkt / median(c.samples.map((s) => s.cpuPerMpkt)) : NaN,
@@ -70,7 +72,7 @@ function summarise(family: FamilyResult, result: PathResult): Summary {
 }
 
 const HEADINGS = [
-  'path', 'SYN/s', '× kernel', '× C', 'loss %', 'CPU s/Mpkt', 'CPU × C', 'cores busy %',
+  'path', 'SYN/s', '× kernel', '× C', 'loss %', 'CPU s/Mpkt', 'CPU × C', 'user s/Mpkt', 'cores busy %',
   'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs', 'loss at load',
 ];
 
@@ -88,6 +90,7 @@ function rows(family: FamilyResult): string[][] {
       fixed(s.lossPct, 1) + (s.unmangled > 0 ? ` (${s.unmangled} unmangled!)` : ''),
       fixed(s.cpuPerMpkt, 2),
       ratio(s.cpuVsC),
+      fixed(s.userPerMpkt, 2),
       `${fixed(s.generatorCoreBusy * 100, 0)}/${fixed(s.consumerCoreBusy * 100, 0)}`,
       lat ? fixed(lat.p50Us, 1) : '—',
       lat ? fixed(lat.p99Us, 1) : '—',
@@ -181,7 +184,8 @@ const METHOD = `### Method
 - CPU: utime + stime of the consumer process (/proc/PID/stat) over the sample, per million packets the
   consumer handled (id_sequence − queue_dropped − user_dropped from /proc/net/netfilter/nfnetlink_queue).
   Kernel work done in the consumer's sendmsg (reinjecting and forwarding the packet) counts as its
-  system time, for both consumers alike.
+  system time, for both consumers alike; "user s/Mpkt" is the user-space part, where they differ. The
+  node process's figure includes all its threads (JIT compiler, GC), all pinned to CPU 1.
 - "cores busy %": how busy the generator's core (CPU 0) and the consumer's core (CPU 1) were while the
   generator ran, from /proc/stat (whole machine, so anything else running shows up too). On the queue
   paths CPU 0 also pays for forwarding into the queue (building and sending the netlink message) and

@@ -124,12 +124,18 @@ export class Rig {
   }
 }
 
-/** User plus system CPU seconds of a process (/proc/PID/stat fields 14 and 15, in clock ticks). */
-export function cpuSeconds(pid: number): number {
+export interface ProcessCpu {
+  user: number;
+  system: number;
+}
+
+/** User and system CPU seconds of a process, all its threads (/proc/PID/stat fields 14 and 15). */
+export function processCpu(pid: number | undefined): ProcessCpu {
+  if (pid === undefined) return { user: NaN, system: NaN };
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
 }
 
 /** USER_HZ, which /proc reports in: 100 on every Linux architecture Node runs on (getconf CLK_TCK). */

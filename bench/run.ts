@@ -9,6 +9,7 @@ import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { C_QUEUE, MSSMANGLER_QUEUE, PATHS, TARGET_MSS, type PathName } from './paths.js';
+import { perfSummary, startPerf } from './perf-profile.js';
 import { summariseProfile } from './profile-summary.js';
 import { formatMarkdown, formatText, writeSection, type BenchResult, type FamilyResult, type PathResult } from './report.js';
 import { Rig, repoRoot, type Family } from './rig.js';
@@ -18,6 +19,7 @@ import { median } from './stats.js';
 const C_CONSUMER_PATH = join(repoRoot, 'bench/build/c-consumer');
 const MSSMANGLER_CONSUMER_PATH = join(repoRoot, 'dist/bench/consumer.js');
 const PROFILE_DIR = join(repoRoot, 'bench/out/profile');
+const PERF_DIR = join(repoRoot, 'bench/out/perf');
 const RESULTS_PATH = join(repoRoot, 'bench/RESULTS.md');
 
 function log(message: string): void {
@@ -63,14 +65,23 @@ async function main(): Promise<void> {
         rmSync(PROFILE_DIR, { recursive: true, force: true });
         mkdirSync(PROFILE_DIR, { recursive: true });
       }
-      const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+      const profile = [
+        ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+        ...(options.perf ? ['--perf-basic-prof'] : []),
+      ];
       await startConsumer(rig, 'mssmangler', process.execPath,
         [...profile, MSSMANGLER_CONSUMER_PATH, '--queue', String(MSSMANGLER_QUEUE), ...common,
           '--max-len', String(options.maxLen), '--batch-size', String(options.batch)], consumers, unavailable);
     }
+    const perfs = new Map<PathName, TrackedProcess>();
+    if (options.perf) {
+      mkdirSync(PERF_DIR, { recursive: true });
+      for (const [path, consumer] of consumers) perfs.set(path, await startPerf(rig.lab.processes, consumer.pid!, join(PERF_DIR, `${path}.data`)));
+    }
     for (const family of options.families) {
       families.push(await measureFamily(rig, family, options, consumers, unavailable));
     }
+    for (const perf of perfs.values()) await perf.stop('SIGINT', 10000);
   } finally {
     for (const [path, consumer] of consumers) {
       const done = await consumer.stop('SIGTERM', 5000);
@@ -85,6 +96,11 @@ async function main(): Promise<void> {
   if (options.write) {
     writeSection(RESULTS_PATH, formatMarkdown(result));
     log(`wrote ${RESULTS_PATH}`);
+  }
+  if (options.perf) {
+    for (const path of consumers.keys()) {
+      process.stdout.write(`\n${PATHS[path].label}: perf, self time (${join(PERF_DIR, `${path}.data`)}):\n${perfSummary(join(PERF_DIR, `${path}.data`))}\n`);
+    }
   }
   if (options.profile) {
     for (const file of readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile'))) {
@@ -137,6 +153,9 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       await rig.setPath(family, r.path);
       const s = await measureSaturation(rig, family, r.path, counts.get(r.path)!, pidOf(r.path));
       r.samples.push(s);
+      // The generator's rate drifts with whatever else the machine does: aim the next sample's count
+      // at options.seconds from this one's rate.
+      counts.set(r.path, Math.max(options.warmup, Math.round((s.sent / s.seconds) * options.seconds)));
       log(`IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
         ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
         ` cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`);

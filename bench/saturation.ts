@@ -8,7 +8,7 @@
 import { PATHS, type PathName } from './paths.js';
 import { busyFractions, readCoreTicks } from './cpu-usage.js';
 import { generate } from './generator.js';
-import { CONSUMER_CPU, GENERATOR_CPU, cpuSeconds, type Family, type QueueCounts, type Rig } from './rig.js';
+import { CONSUMER_CPU, GENERATOR_CPU, processCpu, type Family, type QueueCounts, type Rig } from './rig.js';
 
 export interface SaturationSample {
   sent: number;
@@ -25,10 +25,11 @@ export interface SaturationSample {
   processed: number;
   queueDropped: number;
   userDropped: number;
-  /** Consumer CPU seconds during the sample; NaN without a consumer. */
-  cpuSeconds: number;
-  /** Consumer CPU seconds per million packets processed. */
+  /** Consumer CPU seconds (user + system) per million packets processed; NaN without a consumer. */
   cpuPerMpkt: number;
+  /** The user-space part of it: the consumers differ here; the system part (netlink, reinjection,
+   * forwarding on to the sink) is mostly the same kernel work for both. */
+  userPerMpkt: number;
   /** Busy fraction of the generator's and the consumer's cores while the generator ran (whole machine). */
   generatorCoreBusy: number;
   consumerCoreBusy: number;
@@ -38,14 +39,14 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
   const spec = PATHS[path];
   const sinkBefore = await rig.readSink(family);
   const queueBefore = spec.queue >= 0 ? await rig.readQueue(spec.queue) : null;
-  const cpuBefore = consumerPid === undefined ? NaN : cpuSeconds(consumerPid);
+  const cpuBefore = processCpu(consumerPid);
 
   const ticksBefore = readCoreTicks();
   const run = await generate(rig, family, count);
   const busy = busyFractions(ticksBefore, readCoreTicks());
   await rig.settle(spec.queue);
 
-  const cpuAfter = consumerPid === undefined ? NaN : cpuSeconds(consumerPid);
+  const cpuAfter = processCpu(consumerPid);
   const queueAfter = spec.queue >= 0 ? await rig.readQueue(spec.queue) : null;
   const sinkAfter = await rig.readSink(family);
 
@@ -53,7 +54,8 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
   const other = sinkAfter.other - sinkBefore.other;
   const delivered = spec.rewrites ? rewritten : rewritten + other;
   const queue = queueDelta(queueBefore, queueAfter);
-  const cpu = cpuAfter - cpuBefore;
+  const user = cpuAfter.user - cpuBefore.user;
+  const cpu = user + cpuAfter.system - cpuBefore.system;
   return {
     sent: run.sent,
     seconds: run.seconds,
@@ -64,8 +66,8 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
     processed: queue.processed,
     queueDropped: queue.queueDropped,
     userDropped: queue.userDropped,
-    cpuSeconds: cpu,
     cpuPerMpkt: (cpu / queue.processed) * 1e6,
+    userPerMpkt: (user / queue.processed) * 1e6,
     generatorCoreBusy: busy[GENERATOR_CPU] ?? NaN,
     consumerCoreBusy: busy[CONSUMER_CPU] ?? NaN,
   };
