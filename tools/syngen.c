@@ -12,7 +12,8 @@
  *                        timestamps, NOP, window scale: what Linux sends, 20 bytes), "none"
  *     --dport P          destination port (default 80)
  *     --sport-base P     first source port (default 10000)
- *     --sport-range R    source ports used: sport-base .. sport-base+R-1, cycled (default 50000)
+ *     --sport-range R    source ports used: sport-base .. sport-base+R-1, cycled (default: up to
+ *                        50000, within 65535)
  *     --synack           send SYN/ACK instead of SYN
  *     --batch B          packets per sendmmsg (default 64, at most 1024)
  * Output: one JSON line on stdout, {"sent":N,"seconds":S,"pps":P}; errors on stderr, exit status 1.
@@ -193,7 +194,7 @@ static void parse(int argc, char **argv, struct config *c) {
   c->options = "mss";
   c->dport = 80;
   c->sport_base = 10000;
-  c->sport_range = 50000;
+  c->sport_range = 0;
   c->batch = 64;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -208,7 +209,10 @@ static void parse(int argc, char **argv, struct config *c) {
     else if (strcmp(a, "--options") == 0) c->options = v;
     else if (strcmp(a, "--dport") == 0) c->dport = (unsigned)number(a, v, 65535);
     else if (strcmp(a, "--sport-base") == 0) c->sport_base = (unsigned)number(a, v, 65535);
-    else if (strcmp(a, "--sport-range") == 0) c->sport_range = (unsigned)number(a, v, 65536);
+    else if (strcmp(a, "--sport-range") == 0) {
+      c->sport_range = (unsigned)number(a, v, 65536);
+      if (c->sport_range == 0) die("--sport-range must be at least 1");
+    }
     else if (strcmp(a, "--batch") == 0) c->batch = (unsigned)number(a, v, BATCH_MAX);
     else usage();
     i++;
@@ -217,7 +221,8 @@ static void parse(int argc, char **argv, struct config *c) {
   if (strcmp(c->options, "mss") && strcmp(c->options, "linux") && strcmp(c->options, "none"))
     die("--options must be mss, linux or none");
   if (c->batch == 0) die("--batch must be at least 1");
-  if (c->sport_range == 0 || c->sport_base + c->sport_range > 65536) die("--sport-base + --sport-range must stay within 65536");
+  if (c->sport_range == 0) c->sport_range = 65536 - c->sport_base < 50000 ? 65536 - c->sport_base : 50000;
+  if (c->sport_base + c->sport_range > 65536) die("--sport-base + --sport-range must stay within 65536");
   if (inet_pton(AF_INET, src, &c->src4) == 1 && inet_pton(AF_INET, dst, &c->dst4) == 1) c->family = AF_INET;
   else if (inet_pton(AF_INET6, src, &c->src6) == 1 && inet_pton(AF_INET6, dst, &c->dst6) == 1) c->family = AF_INET6;
   else die("--src and --dst must be two IPv4 or two IPv6 addresses");

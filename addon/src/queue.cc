@@ -105,7 +105,8 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
 
   buf_ = bytes.Data();
-  bufLen_ = bytes.ByteLength();
+  // Offsets are uint32 in the table.
+  bufLen_ = std::min<size_t>(bytes.ByteLength(), 0xffffffffu - kSlotStride);
   table_ = table.Data();
   tableRows_ = static_cast<uint32_t>(table.ElementLength() / kStride);
   nslots_ = std::min(tableRows_, kMaxSlots);
@@ -139,35 +140,35 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
 
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  int rc = uv_poll_init(loop, poll_, fd_);
-  if (rc == 0) {
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, &Queue::OnPoll);
-  }
+  box_ = new PollBox;
+  box_->queue = this;
+  int rc = uv_poll_init(loop, &box_->poll, fd_);
   if (rc != 0) {
-    state_ = State::Open;
+    delete box_;  // never initialised: libuv does not know it
+    box_ = nullptr;
+  } else {
+    box_->poll.data = box_;
+    napi_add_async_cleanup_hook(env, &Queue::OnEnvCleanup, box_, &box_->hook);
+    rc = uv_poll_start(&box_->poll, UV_READABLE, &Queue::OnPoll);
+  }
+  state_ = State::Open;
+  if (rc != 0) {
     Shutdown();
     Napi::Error e = Napi::Error::New(env, std::string("cannot poll the netlink socket: ") + uv_strerror(rc));
     e.Set("code", "NFQ_ERR_SOCKET");
     e.ThrowAsJavaScriptException();
     return;
   }
-  state_ = State::Open;
   // An open queue keeps its JavaScript object (and so the buffers and callbacks) alive.
-  Ref();
+  uint32_t refs = 0;
+  napi_reference_ref(env, static_cast<napi_ref>(*this), &refs);
   selfRef_ = true;
-  if (napi_add_env_cleanup_hook(env, &Queue::OnCleanup, this) == napi_ok) cleanupHookAdded_ = true;
 }
 
 Queue::~Queue() {
   // Reached on garbage collection or environment teardown; an open queue holds a reference to
   // itself, so normally close() or the cleanup hook ran first.
   if (state_ == State::Open) Shutdown();
-  if (cleanupHookAdded_) {
-    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
-    cleanupHookAdded_ = false;
-  }
 }
 
 void Queue::ThrowOpenError(const char* code, int err, const char* syscall, const char* message) {
@@ -366,7 +367,8 @@ void Queue::NoteError(const nlmsghdr* nlh) {
 }
 
 void Queue::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  Queue* q = static_cast<Queue*>(handle->data);
+  Queue* q = static_cast<PollBox*>(handle->data)->queue;
+  if (q == nullptr) return;
   if (status < 0) {
     q->stats_.recvErrors++;
     return;
@@ -495,38 +497,52 @@ uint32_t Queue::FillBatch(bool allowRecv) {
   return count;
 }
 
+// Raw Node-API calls here, not node-addon-api's wrappers: while a worker is being terminated the call
+// into JavaScript fails, and the wrappers turn a failed call into a fatal error.
 void Queue::Deliver(uint32_t count) {
   stats_.batches++;
   stats_.packets += count;
   if (count > stats_.batchMax) stats_.batchMax = count;
   stats_.batchHist[HistBucket(count)]++;
 
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) scope = nullptr;
+  napi_value recv = nullptr, fn = nullptr, argv[1] = {nullptr}, result = nullptr;
+  napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
+  napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &fn);
+  napi_create_uint32(env_, count, &argv[0]);
   inCallback_ = true;
-  Napi::Value r = onBatch_.MakeCallback(Value(), {Napi::Number::New(env, count)}, *asyncCtx_);
+  napi_status st = recv && fn ? napi_make_callback(env_, *asyncCtx_, recv, fn, 1, argv, &result) : napi_generic_failure;
   inCallback_ = false;
-  bool failed = r.IsEmpty() || env.IsExceptionPending();
-  Napi::Value err;
-  if (env.IsExceptionPending()) err = env.GetAndClearPendingException().Value();
+  bool pending = false;
+  napi_is_exception_pending(env_, &pending);
+  napi_value err = nullptr;
+  if (pending) napi_get_and_clear_last_exception(env_, &err);
+  bool failed = st != napi_ok || pending;
   // A failed handler may have written half the table: the whole batch goes through unchanged.
   SendVerdicts(count, failed);
   if (failed) {
     stats_.callbackErrors++;
-    if (!err.IsEmpty()) {
-      if (!onError_.IsEmpty()) {
+    // No error to report when the call failed because the environment is being torn down.
+    if (err) {
+      napi_value onError = nullptr;
+      if (!onError_.IsEmpty()) napi_get_reference_value(env_, static_cast<napi_ref>(onError_), &onError);
+      if (onError) {
         inCallback_ = true;
-        onError_.MakeCallback(Value(), {err}, *asyncCtx_);
+        napi_make_callback(env_, *asyncCtx_, recv, onError, 1, &err, &result);
         inCallback_ = false;
-        if (env.IsExceptionPending()) {
-          Napi::Error again = env.GetAndClearPendingException();
-          napi_fatal_exception(env_, again.Value());
+        napi_is_exception_pending(env_, &pending);
+        if (pending) {
+          napi_value again = nullptr;
+          napi_get_and_clear_last_exception(env_, &again);
+          if (again) napi_fatal_exception(env_, again);
         }
       } else {
         napi_fatal_exception(env_, err);
       }
     }
   }
+  if (scope) napi_close_handle_scope(env_, scope);
   if (closeRequested_) {
     closeRequested_ = false;
     Shutdown();
@@ -604,10 +620,11 @@ Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
 void Queue::Shutdown() {
   if (state_ != State::Open) return;
   state_ = State::Closed;
-  if (poll_) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
+  if (box_) {
+    box_->queue = nullptr;
+    uv_poll_stop(&box_->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&box_->poll), &Queue::OnPollClosed);
+    box_ = nullptr;
   }
   if (fd_ >= 0) {
     double before = stats_.startupAccepted;
@@ -670,10 +687,6 @@ void Queue::Shutdown() {
 }
 
 void Queue::ReleaseJs() {
-  if (cleanupHookAdded_) {
-    napi_remove_env_cleanup_hook(env_, &Queue::OnCleanup, this);
-    cleanupHookAdded_ = false;
-  }
   onBatch_.Reset();
   onError_.Reset();
   bufRef_.Reset();
@@ -683,14 +696,22 @@ void Queue::ReleaseJs() {
   table_ = nullptr;
   if (selfRef_) {
     selfRef_ = false;
-    Unref();
+    uint32_t left = 0;
+    napi_reference_unref(env_, static_cast<napi_ref>(*this), &left);
   }
 }
 
-void Queue::OnCleanup(void* arg) {
-  Queue* q = static_cast<Queue*>(arg);
-  q->cleanupHookAdded_ = false;  // hooks may not be removed while they run
-  q->Shutdown();
+// Environment teardown (process exit, worker exit or terminate()): close the queue like close() does.
+// The environment waits until the poll handle's close callback removes this hook.
+void Queue::OnEnvCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
+  PollBox* box = static_cast<PollBox*>(arg);
+  if (box->queue) box->queue->Shutdown();  // else a close is already under way
+}
+
+void Queue::OnPollClosed(uv_handle_t* handle) {
+  PollBox* box = static_cast<PollBox*>(handle->data);
+  if (box->hook) napi_remove_async_cleanup_hook(box->hook);
+  delete box;
 }
 
 Napi::Value Queue::GetPortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), portId_); }

@@ -12,6 +12,16 @@
 
 namespace nfq {
 
+class Queue;
+
+// The poll handle lives apart from the Queue: libuv needs it until its close callback runs, and the
+// environment must wait for that callback (async cleanup hook) so the addon is not unloaded first.
+struct PollBox {
+  uv_poll_t poll;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  Queue* queue = nullptr;  // null once the queue shut down
+};
+
 struct Stats {
   double packets = 0;          // packets handed to JavaScript
   double batches = 0;          // JavaScript calls
@@ -76,13 +86,13 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // Close path (no JavaScript runs): used by close(), by the env cleanup hook and the destructor.
   void Shutdown();
   void ReleaseJs();
-  static void OnCleanup(void* arg);
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void OnPollClosed(uv_handle_t* handle);
 
   napi_env env_;
   State state_ = State::Closed;
   bool inCallback_ = false;
   bool closeRequested_ = false;
-  bool cleanupHookAdded_ = false;
   bool drained_ = false;
   bool batchVerdicts_ = true;
   bool selfRef_ = false;
@@ -92,7 +102,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint16_t queueNum_ = 0;
   uint32_t seq_ = 0;
   uint32_t maxBatchesPerWake_ = 16;
-  uv_poll_t* poll_ = nullptr;
+  PollBox* box_ = nullptr;
 
   // JavaScript-owned memory (kept alive by the references below).
   uint8_t* buf_ = nullptr;

@@ -60,6 +60,7 @@ export interface SyngenOptions {
   rate?: number;
   mss?: number;
   sportBase?: number;
+  options?: 'mss' | 'linux' | 'none';
 }
 
 export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number; seconds: number }> {
@@ -69,8 +70,35 @@ export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number
   if (o.rate) args.push('--rate', String(o.rate));
   if (o.mss) args.push('--mss', String(o.mss));
   if (o.sportBase) args.push('--sport-base', String(o.sportBase));
+  if (o.options) args.push('--options', o.options);
   const { stdout } = await lab.exec('client', SYNGEN, args);
   return JSON.parse(stdout) as { sent: number; seconds: number };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface SynCounter {
+  family: 4 | 6;
+  dport: number;
+  mss: number;
+}
+
+/**
+ * Counting rules in the server's INPUT chain (kernel counters do not drop packets under load the way
+ * a capture can): SYNs to dport carrying exactly this MSS. Returns a reader of the counts.
+ */
+export async function countServerSyns(lab: Lab, counters: readonly SynCounter[]): Promise<() => Promise<number[]>> {
+  for (const [i, c] of counters.entries()) {
+    const tool = c.family === 4 ? 'iptables' : 'ip6tables';
+    await lab.exec('server', tool, ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', String(c.dport), '-m', 'tcpmss', '--mss', String(c.mss), '-m', 'comment', '--comment', `count${i}`]);
+  }
+  return async () => {
+    const out: number[] = [];
+    for (const [i, c] of counters.entries()) {
+      const { stdout } = await lab.exec('server', c.family === 4 ? 'iptables' : 'ip6tables', ['-nvxL', 'INPUT']);
+      const line = stdout.split('\n').find((l) => l.includes(`/* count${i} */`));
+      out.push(line ? Number(line.trim().split(/\s+/)[0]) : -1);
+    }
+    return out;
+  };
+}

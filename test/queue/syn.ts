@@ -43,12 +43,12 @@ export function tcpChecksum(b: Uint8Array, off: number, len: number): number {
   return ~sum & 0xffff;
 }
 
-export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView | undefined {
+/** Offset of the MSS value (2 bytes) from `off`, or -1 when the packet has no MSS option. */
+export function findMss(b: Uint8Array, off: number, len: number): number {
   const t = tcpOffset(b, off, len);
-  if (t < 0 || len < t + 20) return undefined;
+  if (t < 0 || len < t + 20) return -1;
   const tcp = off + t;
   const doff = (b[tcp + 12]! >> 4) * 4;
-  let mssAt = -1;
   for (let i = 20; i + 1 < doff; ) {
     const kind = b[tcp + i]!;
     if (kind === OPT_EOL) break;
@@ -58,9 +58,23 @@ export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView |
     }
     const l = b[tcp + i + 1]!;
     if (l < 2 || i + l > doff) break;
-    if (kind === OPT_MSS && l === 4) mssAt = tcp + i + 2 - off;
+    if (kind === OPT_MSS && l === 4) return t + i + 2;
     i += l;
   }
+  return -1;
+}
+
+/** The TCP destination port of an IPv4/IPv6 TCP packet, or -1. */
+export function tcpDport(b: Uint8Array, off: number, len: number): number {
+  const t = tcpOffset(b, off, len);
+  return t < 0 || len < t + 4 ? -1 : (b[off + t + 2]! << 8) | b[off + t + 3]!;
+}
+
+export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView | undefined {
+  const t = tcpOffset(b, off, len);
+  if (t < 0 || len < t + 20) return undefined;
+  const tcp = off + t;
+  const mssAt = findMss(b, off, len);
   return {
     family: b[off]! >> 4 === 4 ? 4 : 6,
     sport: (b[tcp]! << 8) | b[tcp + 1]!,
@@ -74,10 +88,10 @@ export function readSyn(b: Uint8Array, off = 0, len = b.length - off): SynView |
 
 /** Sets the MSS option to `mss` and recomputes the TCP checksum; false when there is no MSS option. */
 export function rewriteMss(b: Uint8Array, off: number, len: number, mss: number): boolean {
-  const syn = readSyn(b, off, len);
-  if (!syn || syn.mssAt < 0) return false;
-  b[off + syn.mssAt] = mss >> 8;
-  b[off + syn.mssAt + 1] = mss & 0xff;
+  const at = findMss(b, off, len);
+  if (at < 0) return false;
+  b[off + at] = mss >> 8;
+  b[off + at + 1] = mss & 0xff;
   const csum = off + tcpOffset(b, off, len) + TCP_CHECKSUM;
   b[csum] = 0;
   b[csum + 1] = 0;
@@ -85,4 +99,41 @@ export function rewriteMss(b: Uint8Array, off: number, len: number, mss: number)
   b[csum] = c >> 8;
   b[csum + 1] = c & 0xff;
   return true;
+}
+
+/**
+ * Adds an MSS option to a SYN that has no options and no data (grows the packet by 4 bytes in place,
+ * into the tailroom): TCP data offset, IP length, IPv4 header checksum and TCP checksum follow.
+ * Returns the new length, or 0 when the packet is not such a SYN.
+ */
+export function insertMss(b: Uint8Array, off: number, len: number, mss: number): number {
+  const t = tcpOffset(b, off, len);
+  if (t < 0 || len !== t + 20 || b[off + t + 12]! >> 4 !== 5) return 0;
+  const tcp = off + t;
+  b[tcp + 20] = OPT_MSS;
+  b[tcp + 21] = 4;
+  b[tcp + 22] = mss >> 8;
+  b[tcp + 23] = mss & 0xff;
+  b[tcp + 12] = 6 << 4;
+  const n = len + 4;
+  if (b[off]! >> 4 === 4) {
+    b[off + 2] = n >> 8;
+    b[off + 3] = n & 0xff;
+    b[off + 10] = 0;
+    b[off + 11] = 0;
+    let sum = 0;
+    for (let i = 0; i < t; i += 2) sum += (b[off + i]! << 8) | b[off + i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    b[off + 10] = (~sum >> 8) & 0xff;
+    b[off + 11] = ~sum & 0xff;
+  } else {
+    b[off + 4] = (n - IPV6_HEADER) >> 8;
+    b[off + 5] = (n - IPV6_HEADER) & 0xff;
+  }
+  b[tcp + TCP_CHECKSUM] = 0;
+  b[tcp + TCP_CHECKSUM + 1] = 0;
+  const c = tcpChecksum(b, off, n);
+  b[tcp + TCP_CHECKSUM] = c >> 8;
+  b[tcp + TCP_CHECKSUM + 1] = c & 0xff;
+  return n;
 }
