@@ -12,6 +12,11 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 
 if [ ${#need[@]} -eq 0 ]; then

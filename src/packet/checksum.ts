@@ -105,9 +105,3 @@ export function computeTransportChecksum(
   sum = foldChecksum(sum + (~stored & 0xffff));
   return ~sum & 0xffff;
 }
-
-/** The folded sum over [from, to) including the stored checksum: 0xffff when the checksum verifies.
- * Any other value is how far off it is; an incremental update keeps it in the same class mod 0xffff. */
-export function checksumResidual(bytes: Uint8Array, from: number, to: number, initial: number): number {
-  return addWords(bytes, from, to, initial);
-}

@@ -4,4 +4,4 @@ export { Direction, type DirectionMask } from './direction.js';
 export { Outcome, OUTCOME_COUNT, isChange, outcomeNames, type OutcomeCode } from './outcome.js';
 export { PacketInfo } from './packet-info.js';
 export { parsePacket } from './parse.js';
-export { RewriteResult, mssTarget, rewriteMss } from './rewrite.js';
+export { RewriteResult, insertedMss, mssTarget, rewriteMss } from './rewrite.js';

@@ -9,7 +9,9 @@ import { Outcome } from '../../src/packet/outcome.js';
 import { PacketInfo } from '../../src/packet/packet-info.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { RewriteResult, rewriteMss } from '../../src/packet/rewrite.js';
-import { fromHex, hex } from './craft.js';
+import { readU16 } from '../../src/packet/bytes.js';
+import { computeTransportChecksum } from '../../src/packet/checksum.js';
+import { NOP, craftIpv4Tcp, fromHex, hex, mssOption } from './craft.js';
 
 // 198.51.100.1:40000 -> 203.0.113.1:80, SYN, options MSS 1460, SACK permitted, timestamps, NOP, WS 7.
 const IPV4_SYN_1460 =
@@ -186,4 +188,30 @@ test('rewrite in a batch buffer touches only the packet it was given', () => {
   assert.equal(hex(batch.subarray(bStart, bStart + b.length)), IPV4_SYN_ODD_1400);
   assert.deepEqual(batch.subarray(0, 3), before.subarray(0, 3));
   assert.deepEqual(batch.subarray(bStart + b.length), before.subarray(bStart + b.length));
+});
+
+test('rewrite lands on 0x0000, never 0xffff, where the kernel does (csum_fold of a non-zero sum)', () => {
+  // Search the window field for SYNs whose rewritten checksum is the zero corner (each 16-bit residue
+  // occurs about once over the field), with the MSS value at an even and at an odd offset. The expected
+  // value comes from a full recomputation (~fold(sum) = 0x0000 there), as the kernel's update gives.
+  const layouts = [
+    { options: [...mssOption(1460)], valueLow: 23 },
+    { options: [NOP, ...mssOption(1460), NOP, NOP, NOP], valueLow: 24 },
+  ];
+  for (const layout of layouts) {
+    let found = 0;
+    for (let window = 0; window < 0x10000; window++) {
+      const bytes = craftIpv4Tcp({ window, options: layout.options });
+      const info = new PacketInfo();
+      parsePacket(bytes, 0, bytes.length, info);
+      const expected = bytes.slice();
+      expected[info.l4Offset + layout.valueLow] = 0x78; // MSS 1460 -> 1400 (0x05b4 -> 0x0578)
+      const recomputed = computeTransportChecksum(expected, 12, 16, 4, 6, info.l4Offset, info.ipEnd, info.l4Offset + 16);
+      if (recomputed !== 0) continue;
+      found++;
+      assert.equal(rewriteMss(bytes, info, set(1400), 0, 0, new RewriteResult()), Outcome.Modified);
+      assert.equal(readU16(bytes, info.l4Offset + 16), 0x0000, `window ${window}`);
+    }
+    assert.ok(found >= 1, 'the search found the corner');
+  }
 });

@@ -1,0 +1,230 @@
+// Every metric the daemon exposes, in one prom-client Registry. Packet metrics are read from a
+// PacketCounters store at scrape time; the kernel's queue counters from /proc at scrape time; config
+// reloads are rare and counted here directly. Names follow the Prometheus conventions: mssmangler_
+// prefix, _total on counters, the unit (bytes, seconds, packets) in the name, and pass
+// `promtool check metrics` (test/metrics/promtool.test.ts).
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Outcome, OUTCOME_COUNT, outcomeNames } from '../packet/outcome.js';
+import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
+import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
+import { PMTU_FALLBACK_NAMES, type PacketCounters } from './packet-counters.js';
+import { NFQUEUE_PROC_PATH, readQueueStats, type QueueStats } from './queue-stats.js';
+
+export interface DaemonMetricsOptions {
+  /** The queue whose kernel counters are exported; none are until it is set. */
+  readonly queue?: number;
+  /** Where the kernel's queue table is read (tests point it at a fixture). */
+  readonly queueProcPath?: string;
+  /** process_* and nodejs_* metrics from prom-client; on by default. */
+  readonly defaultMetrics?: boolean;
+}
+
+export type ReloadResult = 'success' | 'failure';
+
+const NONCONFORMING_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
+/** How long one read of the kernel's queue table serves the metrics of a scrape. */
+const QUEUE_READ_REUSE_MS = 500;
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private queue: number | undefined;
+  private readonly queueProcPath: string;
+  private queueRead: Promise<QueueStats | undefined> | undefined;
+  private queueReadAt = 0;
+  private readonly reloads = { success: 0, failure: 0 };
+  private lastReloadOk = 1;
+  private lastReloadSuccessSeconds = Date.now() / 1000;
+
+  constructor(
+    readonly counters: PacketCounters,
+    options: DaemonMetricsOptions = {},
+  ) {
+    this.queue = options.queue;
+    this.queueProcPath = options.queueProcPath ?? NFQUEUE_PROC_PATH;
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names these gauges with _total, which `promtool check metrics` rejects; the same
+      // counts stay available as sum(nodejs_active_handles) etc.
+      for (const name of NONCONFORMING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+    for (const m of this.packetMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+    for (const m of this.queueMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+    for (const m of this.reloadMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+  }
+
+  /** Export the kernel counters of this queue number (the daemon knows it once it has bound). */
+  setQueue(queue: number | undefined): void {
+    this.queue = queue;
+    this.queueRead = undefined;
+  }
+
+  /** A SIGHUP reload finished: the new config was swapped in (success) or rejected (failure). */
+  countReload(result: ReloadResult): void {
+    this.reloads[result]++;
+    this.lastReloadOk = result === 'success' ? 1 : 0;
+    if (result === 'success') this.lastReloadSuccessSeconds = Date.now() / 1000;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The text exposition format, as served on /metrics. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private packetMetrics(): CollectedMetric[] {
+    const c = this.counters;
+    const ruleLabels = (row: number): { rule: string; action: string } => {
+      const r = c.rowLabel(row);
+      return { rule: r.name, action: r.action };
+    };
+    const mssHistogram = (name: string, help: string, buckets: () => Float64Array, sums: () => Float64Array) =>
+      new CollectedMetric(name, help, 'histogram', () => {
+        const out: Sample[] = [];
+        const b = buckets();
+        const s = sums();
+        for (let rule = 0; rule < c.rules.length; rule++) {
+          histogramSamples(name, ruleLabels(rule), MSS_BUCKETS, b, rule * MSS_BUCKET_SLOTS, s[rule]!, out);
+        }
+        return out;
+      });
+    return [
+      new CollectedMetric(
+        'mssmangler_packets_total',
+        'Packets handled, by rule, the rule action and the outcome (rule "(none)": no rule matched or the handler failed).',
+        'counter',
+        () => {
+          const out: Sample[] = [];
+          for (let row = 0; row <= c.noRule; row++) {
+            const labels = ruleLabels(row);
+            // Outcome.Parsed is an intermediate state, never a final outcome.
+            for (let o = Outcome.Parsed + 1; o < OUTCOME_COUNT; o++) {
+              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c.outcomeCount(row, o) });
+            }
+          }
+          return out;
+        },
+      ),
+      mssHistogram(
+        'mssmangler_mss_before_bytes',
+        'MSS option value as received, per rule (segments without an MSS option are not observed).',
+        () => c.mssBeforeBuckets,
+        () => c.mssBeforeSum,
+      ),
+      mssHistogram(
+        'mssmangler_mss_after_bytes',
+        'MSS option value as sent (unchanged, rewritten or inserted; the would-be value in a dry run), per rule.',
+        () => c.mssAfterBuckets,
+        () => c.mssAfterSum,
+      ),
+      new CollectedMetric(
+        'mssmangler_mss_insertions_total',
+        'MSS options inserted into SYNs that had none, per rule.',
+        'counter',
+        () => c.rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c.outcomeCount(rule, Outcome.Inserted) })),
+      ),
+      new CollectedMetric('mssmangler_rules', 'Rules in the configuration in force.', 'gauge', () => [
+        { labels: {}, value: c.rules.length },
+      ]),
+      new CollectedMetric('mssmangler_pmtu_lookups_total', 'Path MTU lookups over rtnetlink (cache misses and refreshes).', 'counter', () => [
+        { labels: {}, value: c.pmtuLookups },
+      ]),
+      new CollectedMetric('mssmangler_pmtu_lookup_failures_total', 'Path MTU lookups that found no route or MTU.', 'counter', () => [
+        { labels: {}, value: c.pmtuLookupFailures },
+      ]),
+      new CollectedMetric(
+        'mssmangler_pmtu_fallbacks_total',
+        'clamp-to-pmtu segments whose MTU came from a fallback: the output interface MTU or the configured floor.',
+        'counter',
+        () => PMTU_FALLBACK_NAMES.map((to, i) => ({ labels: { to }, value: c.pmtuFallbacks[i]! })),
+      ),
+      new CollectedMetric('mssmangler_batch_packets', 'Packets per batch read from the queue.', 'histogram', () => {
+        const out: Sample[] = [];
+        histogramSamples('mssmangler_batch_packets', {}, BATCH_BUCKETS, c.batchBuckets, 0, c.batchSum, out);
+        return out;
+      }),
+      new CollectedMetric('mssmangler_verdict_errors_total', 'Verdicts the kernel refused or that could not be sent.', 'counter', () => [
+        { labels: {}, value: c.verdictErrors },
+      ]),
+      new CollectedMetric(
+        'mssmangler_handler_errors_total',
+        'Batches whose handler threw; their packets were accepted unchanged.',
+        'counter',
+        () => [{ labels: {}, value: c.handlerErrors }],
+      ),
+    ];
+  }
+
+  private readQueue(): Promise<QueueStats | undefined> {
+    const queue = this.queue;
+    if (queue === undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (this.queueRead === undefined || now - this.queueReadAt > QUEUE_READ_REUSE_MS) {
+      this.queueRead = readQueueStats(queue, this.queueProcPath);
+      this.queueReadAt = now;
+    }
+    return this.queueRead;
+  }
+
+  private queueMetrics(): CollectedMetric[] {
+    const field = (name: string, help: string, type: 'counter' | 'gauge', pick: (s: QueueStats) => number) =>
+      new CollectedMetric(name, help, type, async () => {
+        const s = await this.readQueue();
+        return s === undefined ? [] : [{ labels: { queue: s.queue }, value: pick(s) }];
+      });
+    return [
+      new CollectedMetric(
+        'mssmangler_queue_bound',
+        "1 when the kernel lists this daemon's queue in /proc/net/netfilter/nfnetlink_queue, 0 when not.",
+        'gauge',
+        async () => {
+          const queue = this.queue;
+          if (queue === undefined) return [];
+          return [{ labels: { queue }, value: (await this.readQueue()) === undefined ? 0 : 1 }];
+        },
+      ),
+      field('mssmangler_queue_waiting_packets', 'Packets waiting in the kernel queue for a verdict (kernel queue_total).', 'gauge', (s) => s.waiting),
+      field(
+        'mssmangler_queue_full_dropped_packets_total',
+        'Packets the kernel dropped because the queue was full (kernel queue_dropped).',
+        'counter',
+        (s) => s.droppedQueueFull,
+      ),
+      field(
+        'mssmangler_queue_user_dropped_packets_total',
+        'Packets the kernel dropped because the netlink socket buffer was full (kernel queue_user_dropped).',
+        'counter',
+        (s) => s.droppedByUser,
+      ),
+      field('mssmangler_queue_id_sequence', 'Id of the last packet the kernel queued (wraps at 2^32).', 'gauge', (s) => s.idSequence),
+    ];
+  }
+
+  private reloadMetrics(): CollectedMetric[] {
+    return [
+      new CollectedMetric('mssmangler_config_reloads_total', 'Configuration reloads (SIGHUP), by result.', 'counter', () => [
+        { labels: { result: 'success' }, value: this.reloads.success },
+        { labels: { result: 'failure' }, value: this.reloads.failure },
+      ]),
+      new CollectedMetric(
+        'mssmangler_config_last_reload_successful',
+        '1 when the last reload succeeded (or none happened yet), 0 when it was rejected and the old rules stay in force.',
+        'gauge',
+        () => [{ labels: {}, value: this.lastReloadOk }],
+      ),
+      new CollectedMetric(
+        'mssmangler_config_last_reload_success_timestamp_seconds',
+        'When the configuration in force was loaded (start or last successful reload), in Unix seconds.',
+        'gauge',
+        () => [{ labels: {}, value: this.lastReloadSuccessSeconds }],
+      ),
+    ];
+  }
+}
