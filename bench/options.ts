@@ -85,7 +85,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     seconds: number('seconds', values.seconds, quick ? 1 : 3, 0.2, 60, false),
     latencySeconds: number('latency-seconds', values['latency-seconds'], quick ? 1 : 2, 0.2, 60, false),
     loadFraction: number('load', values.load, 0.2, 0.01, 1, false),
-    warmup: quick ? 50_000 : 200_000,
+    warmup: quick ? 100_000 : 200_000,
     batch: number('batch', values.batch, 256, 1, 1024, true),
     maxLen: number('max-len', values['max-len'], 4096, 1, 1 << 20, true),
     write: !(values['no-write'] ?? false),
