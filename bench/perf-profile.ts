@@ -17,7 +17,7 @@ export async function startPerf(processes: ProcessGroup, pid: number, file: stri
 }
 
 /** Self time by shared object, then the heaviest kernel symbols and the heaviest user-space symbols. */
-export function perfSummary(file: string, lines = 15): string {
+export function perfSummary(file: string, root: string, lines = 15): string {
   const report = (sort: string) =>
     execFileSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', sort, '-g', 'none'], {
       encoding: 'utf8',
@@ -27,7 +27,7 @@ export function perfSummary(file: string, lines = 15): string {
       .split('\n')
       .filter((l) => l.trim() && !l.startsWith('#'))
       // perf pads every line to its widest symbol and appends empty columns.
-      .map((l) => l.replace(/\s+(-\s+)*$/, ''));
+      .map((l) => l.replace(/\s+(-\s+)*$/, '').replaceAll(`file://${root}`, ''));
   const symbols = report('dso,symbol');
   const kernel = symbols.filter((l) => l.includes('[kernel.kallsyms]'));
   const user = symbols.filter((l) => !l.includes('[kernel.kallsyms]'));

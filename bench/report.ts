@@ -31,6 +31,8 @@ export interface BenchResult {
   families: FamilyResult[];
   /** Free-form lines: consumer batch statistics, warnings. */
   notes: string[];
+  /** Profiles of the consumers (--perf, --profile): a title and preformatted text each. */
+  profiles: { title: string; text: string }[];
 }
 
 interface Summary {
@@ -126,6 +128,7 @@ export function formatText(result: BenchResult): string {
     for (const line of targets(family)) out.push(`  target: ${line}`);
   }
   for (const note of result.notes) out.push(`note: ${note}`);
+  for (const p of result.profiles) out.push('', `${p.title}:`, p.text);
   return out.join('\n');
 }
 
@@ -157,6 +160,10 @@ export function formatMarkdown(result: BenchResult): string {
     out.push('', '</details>', '');
   }
   if (result.notes.length) out.push('Notes from the run:', '', ...result.notes.map((n) => `- ${n}`), '');
+  if (result.profiles.length) {
+    out.push('### Where the consumers\' time goes', '');
+    for (const p of result.profiles) out.push(`${p.title}:`, '', '```', p.text, '```', '');
+  }
   out.push(METHOD);
   return out.join('\n');
 }

@@ -3,7 +3,7 @@
 // table and writes the "## NFQUEUE path" section of bench/RESULTS.md. Method: report.ts (METHOD).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { TrackedProcess } from '../test/lab/process-group.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
@@ -91,21 +91,24 @@ async function main(): Promise<void> {
     await rig.destroy();
   }
 
-  const result: BenchResult = { machine, loadAverage: load, options, families, notes };
-  process.stdout.write(`${formatText(result)}\n`);
-  if (options.write) {
-    writeSection(RESULTS_PATH, formatMarkdown(result));
-    log(`wrote ${RESULTS_PATH}`);
-  }
+  const profiles: BenchResult['profiles'] = [];
   if (options.perf) {
     for (const path of consumers.keys()) {
-      process.stdout.write(`\n${PATHS[path].label}: perf, self time (${join(PERF_DIR, `${path}.data`)}):\n${perfSummary(join(PERF_DIR, `${path}.data`))}\n`);
+      const file = join(PERF_DIR, `${path}.data`);
+      profiles.push({ title: `${PATHS[path].label}, perf self time (${relative(repoRoot, file)})`, text: perfSummary(file, repoRoot) });
     }
   }
   if (options.profile) {
     for (const file of readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile'))) {
-      process.stdout.write(`\nmssmangler consumer profile (${join(PROFILE_DIR, file)}):\n${summariseProfile(join(PROFILE_DIR, file), repoRoot)}\n`);
+      const path = join(PROFILE_DIR, file);
+      profiles.push({ title: `mssmangler consumer, V8 CPU profile (${relative(repoRoot, path)})`, text: summariseProfile(path, repoRoot) });
     }
+  }
+  const result: BenchResult = { machine, loadAverage: load, options, families, notes, profiles };
+  process.stdout.write(`${formatText(result)}\n`);
+  if (options.write) {
+    writeSection(RESULTS_PATH, formatMarkdown(result));
+    log(`wrote ${RESULTS_PATH}`);
   }
 }
 
