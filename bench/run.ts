@@ -161,7 +161,7 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       counts.set(r.path, Math.max(options.warmup, Math.round((s.sent / s.seconds) * options.seconds)));
       log(`IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
         ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
-        ` cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`);
+        ` consumer ${percent(s.consumerShare)} of its core, cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`);
     }
   }
 

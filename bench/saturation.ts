@@ -30,6 +30,10 @@ export interface SaturationSample {
   /** The user-space part of it: the consumers differ here; the system part (netlink, reinjection,
    * forwarding on to the sink) is mostly the same kernel work for both. */
   userPerMpkt: number;
+  /** The consumer's CPU time while the generator ran over the generator's time: near 1 when it had its
+   * core to itself and needed all of it; well below 1 on a consumer-bound path means other work took
+   * the core. */
+  consumerShare: number;
   /** Busy fraction of the generator's and the consumer's cores while the generator ran (whole machine). */
   generatorCoreBusy: number;
   consumerCoreBusy: number;
@@ -44,6 +48,7 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
   const ticksBefore = readCoreTicks();
   const run = await generate(rig, family, count);
   const busy = busyFractions(ticksBefore, readCoreTicks());
+  const cpuAtEnd = processCpu(consumerPid);
   await rig.settle(spec.queue);
 
   const cpuAfter = processCpu(consumerPid);
@@ -68,6 +73,7 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
     userDropped: queue.userDropped,
     cpuPerMpkt: (cpu / queue.processed) * 1e6,
     userPerMpkt: (user / queue.processed) * 1e6,
+    consumerShare: (cpuAtEnd.user + cpuAtEnd.system - cpuBefore.user - cpuBefore.system) / run.seconds,
     generatorCoreBusy: busy[GENERATOR_CPU] ?? NaN,
     consumerCoreBusy: busy[CONSUMER_CPU] ?? NaN,
   };
