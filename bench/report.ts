@@ -172,10 +172,10 @@ export function formatMarkdown(result: BenchResult): string {
     out.push('');
     const t = targets(family);
     if (t.length) out.push('Targets (issue 3), mssmangler:', '', ...t.map((l) => `- ${l}`), '');
-    out.push('<details><summary>Samples (SYN/s, loss, consumer CPU s per M packets)</summary>', '');
+    out.push('<details><summary>Samples (SYN/s, loss, consumer CPU s per M packets, consumer % of its core)</summary>', '');
     for (const p of family.paths) {
       if (p.unavailable) continue;
-      const samples = p.samples.map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)}`).join('; ');
+      const samples = p.samples.map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.consumerShare * 100, 0)}`).join('; ');
       out.push(`- ${PATHS[p.path].label}: ${samples}`);
     }
     out.push('', '</details>', '');
