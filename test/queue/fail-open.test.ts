@@ -6,14 +6,14 @@ import { Lab, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { events, queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 import { readSyn } from './syn.js';
-import { parseKernelQueueStats } from '../../src/queue/kernel-queue-stats.js';
+import { parseQueueStats } from '../../src/metrics/queue-stats.js';
 
 const MAX_LEN = 8;
 const SENT = 100;
 
 async function kernelLine(lab: Lab, queue: number) {
   const { stdout } = await lab.exec('router', 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
-  return parseKernelQueueStats(stdout).find((s) => s.queue === queue);
+  return parseQueueStats(stdout).find((s) => s.queue === queue);
 }
 
 for (const failOpen of [true, false]) {
@@ -36,7 +36,7 @@ for (const failOpen of [true, false]) {
     assert.ok(during, 'the queue is bound');
     assert.equal(during.waiting, MAX_LEN, 'the kernel queue is full while the handler is stuck');
     assert.equal(during.idSequence, MAX_LEN, 'only maxLen packets entered the queue');
-    assert.equal(during.queueDropped, failOpen ? 0 : SENT - MAX_LEN, 'the kernel counts drops only without fail-open');
+    assert.equal(during.droppedQueueFull, failOpen ? 0 : SENT - MAX_LEN, 'the kernel counts drops only without fail-open');
 
     await sleep(1600); // the handler resumes and answers the queued packets
     const syns = (await capture.stop()).map((p) => readSyn(p.ip)).filter((s) => s && s.dport === 83);

@@ -48,7 +48,7 @@ test('NfQueue allocates the buffer and table once and passes every option, defau
     maxLen: 4096,
     failOpen: true,
     rcvBuf: 0,
-    maxBatchesPerWake: 16,
+    maxBatchesPerWake: 4,
     batchVerdicts: true,
   });
   assert.equal(c.buffer, q.batch.bytes);

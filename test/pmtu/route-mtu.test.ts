@@ -1,0 +1,68 @@
+// The TypeScript side of RouteMtu: values are checked before they cross into C++ (which checks only
+// types), so a bad offset or interface index answers 0 instead of reaching the kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RouteMtu } from '../../src/pmtu/route-mtu.js';
+import type { RouteMtuNative, RouteMtuNativeOptions, RouteMtuNativeStats } from '../../src/pmtu/native.js';
+
+function fakeNative() {
+  const calls: string[] = [];
+  let state: Uint32Array | undefined;
+  let options: RouteMtuNativeOptions | undefined;
+  class Native implements RouteMtuNative {
+    isOpen = true;
+    constructor(s: Uint32Array, o?: RouteMtuNativeOptions) {
+      state = s;
+      options = o;
+    }
+    route(family: 4 | 6, _bytes: Uint8Array, offset: number, oif: number): number {
+      calls.push(`route ${family} ${offset} ${oif}`);
+      return 1500;
+    }
+    linkMtu(ifindex: number): number {
+      calls.push(`link ${ifindex}`);
+      return 1400;
+    }
+    close(): void {
+      this.isOpen = false;
+    }
+    stats(): RouteMtuNativeStats {
+      return { routeRequests: 0, routeNoMtu: 0, routeErrors: 0, linkRequests: 0, linkErrors: 0, timeouts: 0, sendErrors: 0, notifications: 0, overruns: 0 };
+    }
+  }
+  return { Native, calls, state: () => state, options: () => options };
+}
+
+test('RouteMtu hands its generation word and timeout to the native side', () => {
+  const f = fakeNative();
+  const r = new RouteMtu({ native: f.Native, timeoutMs: 50 });
+  assert.equal(f.state(), r.state);
+  assert.deepEqual(f.options(), { timeoutMs: 50 });
+  r.state[0] = 7;
+  assert.equal(r.generation, 7);
+  r.close();
+  assert.equal(r.isOpen, false);
+});
+
+test('RouteMtu answers 0 without crossing for addresses outside the bytes or bad indexes', () => {
+  const f = fakeNative();
+  const r = new RouteMtu({ native: f.Native });
+  const b = new Uint8Array(20);
+  assert.equal(r.route(4, b, 16, 3), 1500);
+  assert.equal(r.route(4, b, 17, 3), 0);
+  assert.equal(r.route(6, b, 4, 0), 1500);
+  assert.equal(r.route(6, b, 5, 0), 0);
+  assert.equal(r.route(6, b, -1, 0), 0);
+  assert.equal(r.route(6, b, 0.5, 0), 0);
+  assert.equal(r.route(5 as 4, b, 0, 0), 0);
+  assert.equal(r.linkMtu(0), 0);
+  assert.equal(r.linkMtu(-2), 0);
+  assert.equal(r.linkMtu(2), 1400);
+  assert.deepEqual(f.calls, ['route 4 16 3', 'route 6 4 0', 'link 2']);
+});
+
+test('RouteMtu rejects an impossible timeout', () => {
+  const f = fakeNative();
+  assert.throws(() => new RouteMtu({ native: f.Native, timeoutMs: 0 }), /timeoutMs/);
+  assert.throws(() => new RouteMtu({ native: f.Native, timeoutMs: 1.5 }), /timeoutMs/);
+});
