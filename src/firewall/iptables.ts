@@ -35,6 +35,9 @@ function portArgs(ports: readonly PortRange[], single: string, multi: string): s
   return ['-m', 'multiport', multi, ports.map(portText).join(',')];
 }
 
+/** The loopback interface: never queued from OUTPUT. */
+export const LOOPBACK = 'lo';
+
 /** Everything after "-t mangle -A CHAIN". */
 export function ruleSpec(r: FirewallRule): string[] {
   const args = ['-p', 'tcp'];
@@ -42,6 +45,9 @@ export function ruleSpec(r: FirewallRule): string[] {
   if (r.destination !== null) args.push('-d', r.destination.text);
   if (r.inInterface !== null) args.push('-i', r.inInterface);
   if (r.outInterface !== null) args.push('-o', r.outInterface);
+  // Loopback connections never cross a link whose MTU matters, and the daemon's own metrics scrapes
+  // would otherwise pass through its own queue.
+  else if (r.chain === 'OUTPUT') args.push('!', '-o', LOOPBACK);
   args.push('-m', 'tcp', ...TCP_FLAGS[r.direction]);
   args.push(...portArgs(r.sourcePorts, '--sport', '--sports'));
   args.push(...portArgs(r.destinationPorts, '--dport', '--dports'));

@@ -2,7 +2,7 @@
 // table and nothing else is touched. Needs a kernel with the nft queue expression (nft_queue); where it
 // is missing, use the iptables backend (xt NFQUEUE through nft_compat).
 import { ErrorCode, MssmanglerError } from '../errors.js';
-import { firewallError } from './iptables.js';
+import { LOOPBACK, firewallError } from './iptables.js';
 import type { PortRange } from '../config/config.js';
 import { FIREWALL_TAG, type Chain, type FirewallRule } from './plan.js';
 import type { CommandRunner } from './runner.js';
@@ -33,6 +33,7 @@ export function nftRule(r: FirewallRule): string {
   // By name, like iptables -i/-o: the rule keeps working when the interface is recreated.
   if (r.inInterface !== null) parts.push(`iifname "${r.inInterface}"`);
   if (r.outInterface !== null) parts.push(`oifname "${r.outInterface}"`);
+  else if (r.chain === 'OUTPUT') parts.push(`oifname != "${LOOPBACK}"`);
   parts.push(TCP_FLAGS[r.direction]);
   if (r.sourcePorts.length > 0) parts.push(`tcp sport ${ports(r.sourcePorts)}`);
   if (r.destinationPorts.length > 0) parts.push(`tcp dport ${ports(r.destinationPorts)}`);

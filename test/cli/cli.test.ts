@@ -148,7 +148,7 @@ test('cli: rules --backend nft prints the nft script (golden)', () => {
       '\t}',
       '\tchain output {',
       '\t\ttype filter hook output priority mangle; policy accept;',
-      '\t\tmeta nfproto ipv4 tcp flags & (fin | syn | rst | ack) == syn | ack queue num 7 bypass comment "mssmangler"',
+      '\t\tmeta nfproto ipv4 oifname != "lo" tcp flags & (fin | syn | rst | ack) == syn | ack queue num 7 bypass comment "mssmangler"',
       '\t}',
       '}',
       '',

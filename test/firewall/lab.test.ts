@@ -70,7 +70,7 @@ test('lab: rules --apply installs exactly our rules, twice is once, --remove lea
   assert.deepEqual(ruleLines(ns, 'ip6tables'), [
     '-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 0 --queue-bypass',
     foreign6,
-    '-A OUTPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 0 --queue-bypass',
+    '-A OUTPUT ! -o lo -p tcp -m tcp --tcp-flags FIN,SYN,RST SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 0 --queue-bypass',
   ]);
   assert.deepEqual(ruleLines(ns, 'iptables'), [foreign4, ...expected4], '--family 6 leaves IPv4 alone');
 

@@ -24,9 +24,9 @@ test('plan: one unrestricted rule queues SYN and SYN/ACK in FORWARD and OUTPUT f
   if (!r.ok) return;
   assert.deepEqual(lines(r.config), [
     `iptables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
-    `iptables -t mangle -A OUTPUT -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
+    `iptables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
     `ip6tables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
-    `ip6tables -t mangle -A OUTPUT -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
+    `ip6tables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
   ]);
 });
 
@@ -37,7 +37,7 @@ test('plan: direction, family and --queue select what is queued', () => {
   const tail = TAIL.replace('--queue-num 0', '--queue-num 3');
   assert.deepEqual(lines(r.config, 6), [
     `ip6tables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,ACK,RST,FIN SYN ${tail}`,
-    `ip6tables -t mangle -A OUTPUT -p tcp -m tcp --tcp-flags SYN,ACK,RST,FIN SYN ${tail}`,
+    `ip6tables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,ACK,RST,FIN SYN ${tail}`,
   ]);
   assert.deepEqual(lines(r.config, 4, 9).map((l) => l.split(' ').at(-2)), ['9', '9'], '--queue overrides the config');
 });
@@ -89,7 +89,7 @@ rules:
 `);
   assert.deepEqual(lines(c), [
     `ip6tables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
-    `ip6tables -t mangle -A OUTPUT -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
+    `ip6tables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
   ]);
 });
 
@@ -108,7 +108,7 @@ rules:
 `);
   assert.deepEqual(lines(c), [
     `iptables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
-    `iptables -t mangle -A OUTPUT -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
+    `iptables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,RST,FIN SYN ${TAIL}`,
   ]);
 });
 

@@ -1,0 +1,146 @@
+// The packet path: one call per batch from the queue, one pass over its rows. For each packet: parse,
+// match the first rule, find the path MTU for clamp-to-pmtu, rewrite in place (or in a scratch copy
+// for a dry run), write the row's new length, bump plain counters. Nothing here allocates or throws
+// for any packet bytes; logging at debug level builds its fields only when debug is on.
+import { ActionMode, Outcome, PacketInfo, RewriteResult, isChange, parsePacket, rewriteMss } from '../packet/index.js';
+import { IPV4_CLAMP_OVERHEAD, IPV6_CLAMP_OVERHEAD } from '../packet/rewrite.js';
+import { Row, STRIDE, TAILROOM, PacketFlag } from '../queue/binding.js';
+import type { QueueBatch } from '../queue/queue.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import { PmtuFallback, type PacketCounters } from '../metrics/packet-counters.js';
+import type { Logger } from '../log/logger.js';
+import { outcomeNames } from '../packet/outcome.js';
+
+/** Where clamp-to-pmtu gets a path MTU: PathMtuCache in the daemon, a double in tests. */
+export interface PathMtuSource {
+  lookup(family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number, outIfIndex: number): number;
+  readonly linkFallbacks: number;
+}
+
+/** The MSS to assume when no path MTU can be found (config pmtu.floorIpv4 / floorIpv6). */
+export interface MssFloor {
+  readonly ipv4: number;
+  readonly ipv6: number;
+}
+
+/** The largest packet a queue hands over, plus room to grow it: the dry-run scratch copy. */
+const SCRATCH_BYTES = 0x10000 + TAILROOM;
+
+export class PacketHandler {
+  private rules: RuleSet;
+  private readonly info = new PacketInfo();
+  private readonly scratchInfo = new PacketInfo();
+  private readonly result = new RewriteResult();
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+
+  constructor(
+    rules: RuleSet,
+    private readonly counters: PacketCounters,
+    private readonly pmtu: PathMtuSource,
+    private floor: MssFloor,
+    private readonly log: Logger,
+  ) {
+    this.rules = rules;
+  }
+
+  /** Swapped between batches on a successful reload: the next batch sees the new rules whole. */
+  setRules(rules: RuleSet, floor: MssFloor): void {
+    this.rules = rules;
+    this.floor = floor;
+  }
+
+  /** The queue's batch callback (bound once, so the queue holds one function for its life). */
+  readonly handle = (batch: QueueBatch): void => {
+    const { bytes, table, count } = batch;
+    this.counters.observeBatch(count);
+    for (let i = 0; i < count; i++) {
+      this.handleRow(bytes, table, i * STRIDE);
+    }
+  };
+
+  private handleRow(bytes: Uint8Array, table: Uint32Array, row: number): void {
+    const counters = this.counters;
+    const info = this.info;
+    const start = table[row + Row.offset]!;
+    const length = table[row + Row.length]!;
+
+    // A truncated copy cannot be modified (the verdict would cut the packet); parsePacket reports it
+    // as Truncated when the IP length runs past the copy, and the flag catches the rest.
+    let outcome: number = parsePacket(bytes, start, length, info);
+    if (outcome === Outcome.Parsed && (table[row + Row.flags]! & PacketFlag.truncated) !== 0) {
+      outcome = Outcome.Truncated;
+    }
+    if (outcome !== Outcome.Parsed) {
+      counters.countOutcome(counters.noRule, outcome);
+      return;
+    }
+
+    const rules = this.rules;
+    const outIfIndex = table[row + Row.outdev]!;
+    const rule = rules.match(bytes, info, table[row + Row.indev]!, outIfIndex, table[row + Row.mark]!);
+    if (rule < 0) {
+      counters.countOutcome(counters.noRule, Outcome.NoRuleMatched);
+      return;
+    }
+    const action = rules.actions[rule]!;
+    const pathMtu = action.mode === ActionMode.ClampToPmtu ? this.pathMtu(bytes, info, outIfIndex) : 0;
+
+    const result = this.result;
+    if (rules.dryRun[rule] === 1) {
+      // Rewrite a copy: count and log what would change, send the packet unchanged.
+      const scratch = this.scratch;
+      const end = info.ipEnd;
+      for (let k = start; k < end; k++) scratch[k - start] = bytes[k]!;
+      parsePacket(scratch, 0, end - start, this.scratchInfo);
+      outcome = rewriteMss(scratch, this.scratchInfo, action, pathMtu, TAILROOM, result);
+    } else {
+      outcome = rewriteMss(bytes, info, action, pathMtu, TAILROOM, result);
+      if (isChange(outcome)) table[row + Row.newLength] = result.length;
+    }
+    counters.countOutcome(rule, outcome);
+    if (isChange(outcome)) {
+      counters.observeMss(rule, result.oldMss, result.newMss);
+      if (this.log.isDebugEnabled) this.logChange(rule, outcome, bytes, info);
+    }
+  }
+
+  /** The path MTU for clamp-to-pmtu; the configured floor (as an MTU) when nothing is known. */
+  private pathMtu(bytes: Uint8Array, info: PacketInfo, outIfIndex: number): number {
+    const counters = this.counters;
+    const pmtu = this.pmtu;
+    const isIpv4 = info.family === 4;
+    counters.countPmtuLookup();
+    const linkFallbacks = pmtu.linkFallbacks;
+    const mtu = pmtu.lookup(isIpv4 ? 4 : 6, bytes, info.dstAddrOffset, info.srcAddrOffset, outIfIndex);
+    if (pmtu.linkFallbacks !== linkFallbacks) counters.countPmtuFallback(PmtuFallback.InterfaceMtu);
+    if (mtu > 0) return mtu;
+    counters.countPmtuLookupFailure();
+    counters.countPmtuFallback(PmtuFallback.Floor);
+    return isIpv4 ? this.floor.ipv4 + IPV4_CLAMP_OVERHEAD : this.floor.ipv6 + IPV6_CLAMP_OVERHEAD;
+  }
+
+  private logChange(rule: number, outcome: number, bytes: Uint8Array, info: PacketInfo): void {
+    const result = this.result;
+    this.log.debug('mss rewritten', {
+      rule: this.rules.names[rule],
+      outcome: outcomeNames[outcome],
+      dryRun: this.rules.dryRun[rule] === 1,
+      family: info.family,
+      flow: flowText(bytes, info),
+      oldMss: result.oldMss,
+      newMss: result.newMss,
+    });
+  }
+}
+
+/** "src.port > dst.port" for logs (debug only: allocates). */
+export function flowText(bytes: Uint8Array, info: PacketInfo): string {
+  return `${addressText(bytes, info.srcAddrOffset, info.addrLength)}.${info.srcPort} > ${addressText(bytes, info.dstAddrOffset, info.addrLength)}.${info.dstPort}`;
+}
+
+function addressText(bytes: Uint8Array, at: number, length: number): string {
+  if (length === 4) return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[at + i]! << 8) | bytes[at + i + 1]!).toString(16));
+  return groups.join(':');
+}
