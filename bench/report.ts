@@ -161,7 +161,7 @@ export function formatMarkdown(result: BenchResult): string {
     '',
     `Measured ${m.date} on ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}; load average ${result.loadAverage.toFixed(2)} at the start.`,
     `Command: \`npm run bench${o.argv.length ? ' -- ' + o.argv.join(' ') : ''}\` (${o.reps} repetitions of ${o.seconds} s per path, medians;` +
-      ` batch ${o.batch}, queue length ${o.maxLen}, fail-open off).`,
+      ` batch ${o.batch}, queue length ${o.maxLen}, fail-open off; mssmangler's handler: ${o.handler === 'daemon' ? "the daemon's PacketHandler" : 'the packet core'}).`,
     '',
   ];
   for (const family of result.families) {

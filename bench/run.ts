@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       ];
       await startConsumer(rig, 'mssmangler', process.execPath,
         [...profile, MSSMANGLER_CONSUMER_PATH, '--queue', String(MSSMANGLER_QUEUE), ...common,
-          '--max-len', String(options.maxLen), '--batch-size', String(options.batch)], consumers, unavailable);
+          '--max-len', String(options.maxLen), '--batch-size', String(options.batch), '--handler', options.handler], consumers, unavailable);
     }
     const perfs = new Map<PathName, TrackedProcess>();
     if (options.perf) {
