@@ -1,7 +1,7 @@
 // The command line of `npm run bench -- [flags]`, parsed into one frozen object or a message that says
 // how to fix it.
 import { parseArgs } from 'node:util';
-import { PATH_NAMES, type PathName } from './paths.js';
+import { DEFAULT_PATHS, PATH_NAMES, type PathName } from './paths.js';
 import type { Family } from './rig.js';
 
 export interface BenchOptions {
@@ -20,26 +20,24 @@ export interface BenchOptions {
   batch: number;
   /** Kernel queue length for both consumers. */
   maxLen: number;
-  /** The mssmangler consumer's batch handler: the bare packet core, or the daemon's PacketHandler. */
-  handler: 'core' | 'daemon';
   write: boolean;
   profile: boolean;
   perf: boolean;
   argv: readonly string[];
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler]
-                          [--latency-seconds S] [--load F] [--batch N] [--max-len N] [--handler core|daemon] [--profile] [--perf] [--no-write]
+export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler,daemon]
+                          [--latency-seconds S] [--load F] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
   --quick            1 repetition of 1 s, 1 s of latency: a smoke run (about a minute)
   --family 4|6       one address family (default both)
+  --paths LIST       which paths, default plain,kernel,c,mssmangler; "daemon" adds mssmangler with the
+                     daemon's own PacketHandler (rule matching and per-rule counters on top of the core)
   --reps N           saturation repetitions per path (default 5); medians are reported
   --seconds S        generator seconds per saturation sample (default 3)
   --latency-seconds  generator seconds of the latency measurement (default 2)
   --load F           latency offered load as a fraction of the slowest path's saturation rate (default 0.2)
   --batch N          packets per batch for both consumers (default 256)
   --max-len N        kernel queue length for both consumers (default 4096)
-  --handler H        mssmangler's batch handler: core (parsePacket + rewriteMss, default) or daemon
-                     (the daemon's PacketHandler: rule matching and per-rule counters too)
   --profile          run the mssmangler consumer under --cpu-prof and print where its time goes
   --perf             perf record each consumer for the whole run and print where its time goes
   --no-write         print the results but leave bench/RESULTS.md alone`;
@@ -54,10 +52,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       seconds: { type: 'string' },
       'latency-seconds': { type: 'string' },
       load: { type: 'string', default: '0.2' },
-      paths: { type: 'string', default: PATH_NAMES.join(',') },
+      paths: { type: 'string', default: DEFAULT_PATHS.join(',') },
       batch: { type: 'string', default: '256' },
       'max-len': { type: 'string', default: '4096' },
-      handler: { type: 'string', default: 'core' },
       profile: { type: 'boolean', default: false },
       perf: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
@@ -79,8 +76,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (values.family === '4' || values.family === '6') families = [Number(values.family) as Family];
     else problems.push(`--family must be 4 or 6, got ${values.family}`);
   }
-  const handler = values.handler === 'daemon' ? 'daemon' : 'core';
-  if (values.handler !== 'core' && values.handler !== 'daemon') problems.push(`--handler must be core or daemon, got ${values.handler}`);
   const paths = (values.paths ?? '').split(',').filter(Boolean);
   for (const p of paths) {
     if (!(PATH_NAMES as readonly string[]).includes(p)) problems.push(`--paths: unknown path ${p}; choose from ${PATH_NAMES.join(',')}`);
@@ -95,7 +90,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     warmup: quick ? 100_000 : 200_000,
     batch: number('batch', values.batch, 256, 1, 1024, true),
     maxLen: number('max-len', values['max-len'], 4096, 1, 1 << 20, true),
-    handler,
     write: !(values['no-write'] ?? false),
     profile: values.profile ?? false,
     perf: values.perf ?? false,

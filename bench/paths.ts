@@ -10,9 +10,12 @@ export const TARGET_MSS = 1380;
 export const OFFERED_MSS = 1460;
 export const C_QUEUE = 0;
 export const MSSMANGLER_QUEUE = 1;
+export const DAEMON_QUEUE = 2;
 
-export type PathName = 'plain' | 'kernel' | 'c' | 'mssmangler';
-export const PATH_NAMES: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler'];
+export type PathName = 'plain' | 'kernel' | 'c' | 'mssmangler' | 'daemon';
+export const PATH_NAMES: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler', 'daemon'];
+/** What `npm run bench` measures without --paths (issue 3); 'daemon' is on request. */
+export const DEFAULT_PATHS: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler'];
 
 export interface PathSpec {
   name: PathName;
@@ -44,6 +47,13 @@ export const PATHS: Readonly<Record<PathName, PathSpec>> = {
     label: 'mssmangler',
     target: ['-j', 'NFQUEUE', '--queue-num', String(MSSMANGLER_QUEUE)],
     queue: MSSMANGLER_QUEUE,
+    rewrites: true,
+  },
+  daemon: {
+    name: 'daemon',
+    label: 'mssmangler, daemon handler',
+    target: ['-j', 'NFQUEUE', '--queue-num', String(DAEMON_QUEUE)],
+    queue: DAEMON_QUEUE,
     rewrites: true,
   },
 };

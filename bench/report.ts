@@ -113,13 +113,15 @@ const CONSUMER_BOUND_LOSS_PCT = 0.5;
 
 /**
  * What limited a path's rate. Plain and kernel forwarding run entirely on the generator's core. A queue
- * path that lost packets overflowed its queue: its consumer's core was the limit; one that lost none
- * was limited by the generator's core (which also pays for queueing), and then its SYN/s says nothing
- * about its consumer: compare consumers by CPU s/Mpkt and its inverse, "full-core SYN/s".
+ * path that lost packets overflowed its queue: its consumer side fell behind, for lack of capacity
+ * (consumer near 100% of its core) or in stalls (well below: it lost its core to other work for tens
+ * of milliseconds). One that lost none was limited by the generator's core, which also pays for
+ * queueing, and then its SYN/s says nothing about its consumer: compare consumers by CPU s/Mpkt and
+ * its inverse, "full-core SYN/s".
  */
 function boundBy(path: PathName, lossPct: number): string {
   if (PATHS[path].queue < 0) return 'CPU 0';
-  return lossPct > CONSUMER_BOUND_LOSS_PCT ? 'consumer' : 'generator';
+  return lossPct > CONSUMER_BOUND_LOSS_PCT ? 'queue full' : 'generator';
 }
 
 /** The targets of issue 3 for the mssmangler path, as met / missed lines. */
@@ -161,7 +163,7 @@ export function formatMarkdown(result: BenchResult): string {
     '',
     `Measured ${m.date} on ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}; load average ${result.loadAverage.toFixed(2)} at the start.`,
     `Command: \`npm run bench${o.argv.length ? ' -- ' + o.argv.join(' ') : ''}\` (${o.reps} repetitions of ${o.seconds} s per path, medians;` +
-      ` batch ${o.batch}, queue length ${o.maxLen}, fail-open off; mssmangler's handler: ${o.handler === 'daemon' ? "the daemon's PacketHandler" : 'the packet core'}).`,
+      ` batch ${o.batch}, queue length ${o.maxLen}, fail-open off).`,
     '',
   ];
   for (const family of result.families) {
@@ -197,8 +199,9 @@ const METHOD = `### Method
 - Paths, each a single rule in the router's mangle FORWARD chain matching \`-p tcp --tcp-flags SYN,RST SYN\`:
   none (plain forwarding); \`-j TCPMSS --set-mss 1380\` (kernel); \`-j NFQUEUE --queue-num 0\` with
   bench/c-consumer.c (raw netlink, recvmmsg batches, one sendmsg of verdicts per batch); \`-j NFQUEUE
-  --queue-num 1\` with bench/consumer.ts (nfqueue-bindings + parsePacket/rewriteMss, the daemon's hot
-  loop). Both consumers stay bound for the whole run so repetitions interleave the paths (the order
+  --queue-num 1\` with bench/consumer.ts (nfqueue-bindings + parsePacket/rewriteMss per packet, the core
+  of the daemon's hot loop); on request (\`--paths ...,daemon\`) \`--queue-num 2\` with the same consumer
+  running the daemon's own PacketHandler (rule matching and per-rule counters on top). Both consumers stay bound for the whole run so repetitions interleave the paths (the order
   rotates each repetition). No \`--queue-bypass\`; both consumers bind with fail-open OFF, so a full queue
   drops and the drop shows as loss instead of unmangled packets slipping through.
 - Cores: the generator runs on CPU 0 (taskset), and with it every bit of kernel forwarding its sends

@@ -8,7 +8,7 @@ import type { TrackedProcess } from '../test/lab/process-group.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { parseOptions, type BenchOptions } from './options.js';
-import { C_QUEUE, MSSMANGLER_QUEUE, PATHS, TARGET_MSS, type PathName } from './paths.js';
+import { C_QUEUE, DAEMON_QUEUE, MSSMANGLER_QUEUE, PATHS, TARGET_MSS, type PathName } from './paths.js';
 import { perfSummary, startPerf } from './perf-profile.js';
 import { summariseProfile } from './profile-summary.js';
 import { formatMarkdown, formatText, writeSection, type BenchResult, type FamilyResult, type PathResult } from './report.js';
@@ -60,18 +60,19 @@ async function main(): Promise<void> {
       await startConsumer(rig, 'c', C_CONSUMER_PATH,
         ['--queue', String(C_QUEUE), ...common, '--maxlen', String(options.maxLen), '--batch', String(options.batch)], consumers, unavailable);
     }
-    if (options.paths.includes('mssmangler')) {
-      if (options.profile) {
-        rmSync(PROFILE_DIR, { recursive: true, force: true });
-        mkdirSync(PROFILE_DIR, { recursive: true });
-      }
-      const profile = [
-        ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
-        ...(options.perf ? ['--perf-basic-prof'] : []),
-      ];
-      await startConsumer(rig, 'mssmangler', process.execPath,
-        [...profile, MSSMANGLER_CONSUMER_PATH, '--queue', String(MSSMANGLER_QUEUE), ...common,
-          '--max-len', String(options.maxLen), '--batch-size', String(options.batch), '--handler', options.handler], consumers, unavailable);
+    if (options.profile) {
+      rmSync(PROFILE_DIR, { recursive: true, force: true });
+      mkdirSync(PROFILE_DIR, { recursive: true });
+    }
+    const nodeFlags = [
+      ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+      ...(options.perf ? ['--perf-basic-prof'] : []),
+    ];
+    for (const [path, queue, handler] of [['mssmangler', MSSMANGLER_QUEUE, 'core'], ['daemon', DAEMON_QUEUE, 'daemon']] as const) {
+      if (!options.paths.includes(path)) continue;
+      await startConsumer(rig, path, process.execPath,
+        [...nodeFlags, MSSMANGLER_CONSUMER_PATH, '--queue', String(queue), ...common,
+          '--max-len', String(options.maxLen), '--batch-size', String(options.batch), '--handler', handler], consumers, unavailable);
     }
     const perfs = new Map<PathName, TrackedProcess>();
     if (options.perf) {
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   if (options.profile) {
     for (const file of readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile'))) {
       const path = join(PROFILE_DIR, file);
-      profiles.push({ title: `mssmangler consumer, V8 CPU profile (${relative(repoRoot, path)})`, text: summariseProfile(path, repoRoot) });
+      profiles.push({ title: `node consumer, V8 CPU profile (${relative(repoRoot, path)})`, text: summariseProfile(path, repoRoot) });
     }
   }
   const result: BenchResult = { machine, loadAverage: load, options, families, notes, profiles };
