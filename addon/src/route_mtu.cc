@@ -8,7 +8,17 @@
 // exception's rt_pmtu there; rt6_fill_node puts the exception route's metrics); without it the MTU is
 // the output interface's (RTA_OIF), asked with RTM_GETLINK and cached here per interface.
 //
-// Changes arrive on a second socket subscribed to link and route groups, read with uv_poll: each
+// Which lookup: the packet's own route is the one the kernel chose for it. A forwarded packet (it has
+// an input interface) was routed by the INPUT lookup, keyed on source, input interface and mark as
+// well as destination, so `ip rule from/iif/fwmark` (multi-WAN, VPN source routing) selects its
+// table: RTA_IIF makes inet_rtm_getroute / inet6_rtm_getroute run that same input lookup. A locally
+// sent packet was routed by the output lookup: source, mark and the interface it leaves by. The route
+// back to the source is asked as tcpmss_reverse_mtu asks it: an output lookup with only the
+// destination (the packet's source) set, no source, mark or interface.
+//
+// Not seen by RTM_GETROUTE: xfrm (IPsec policy) routes; behind IPsec the answer may be too high.
+//
+// Changes arrive on a second socket subscribed to link, route and rule groups, read with uv_poll: each
 // batch bumps a generation word that JavaScript owns, so its cache drops stale answers. PMTU
 // exceptions are not announced (the kernel sends no RTM_NEWROUTE for them), so JavaScript also ages
 // entries out.
@@ -35,11 +45,12 @@ constexpr uint32_t kIpv6Len = 16;
 // Answers to requests that timed out are read and thrown away by the next request, up to this many.
 constexpr int kMaxStale = 64;
 
-// A request: header, family message, then attributes; sized for the largest (route, IPv6, with oif).
+// A request: header, family message, then attributes; sized for the largest (IPv6: destination,
+// source, input or output interface, mark).
 struct RouteRequest {
   nlmsghdr nlh;
   rtmsg rtm;
-  uint8_t attrs[2 * RTA_SPACE(16)];
+  uint8_t attrs[2 * RTA_SPACE(16) + 2 * RTA_SPACE(4)];
 };
 
 struct LinkRequest {
@@ -127,8 +138,10 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
 
   reqFd_ = OpenRoute(0);
   if (reqFd_ >= 0) {
+    // Rules too: an `ip rule` change moves packets to another table without any route changing.
     notifyFd_ = OpenRoute((1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
-                          (1u << (RTNLGRP_IPV6_ROUTE - 1)));
+                          (1u << (RTNLGRP_IPV6_ROUTE - 1)) | (1u << (RTNLGRP_IPV4_RULE - 1)) |
+                          (1u << (RTNLGRP_IPV6_RULE - 1)));
   }
   int err = reqFd_ < 0 ? -reqFd_ : notifyFd_ < 0 ? -notifyFd_ : 0;
   if (err == 0) err = StartWatcher(env);
@@ -235,7 +248,7 @@ void RouteMtu::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
   r->DrainNotifications();
 }
 
-// Any route or link message may change a path MTU: the content is not inspected, one bump per wake-up.
+// Any route, rule or link message may change a path MTU: the content is not inspected, one bump per wake-up.
 void RouteMtu::DrainNotifications() {
   bool changed = false;
   for (;;) {
@@ -258,6 +271,8 @@ void RouteMtu::DrainNotifications() {
         case RTM_DELLINK:
         case RTM_NEWROUTE:
         case RTM_DELROUTE:
+        case RTM_NEWRULE:
+        case RTM_DELRULE:
           stats_.notifications++;
           changed = true;
           break;
@@ -313,33 +328,62 @@ int RouteMtu::Transact(uint8_t* req, uint32_t len) {
   }
 }
 
-// The MTU of the route towards addr (PMTU exception, else mtu metric, else output interface), 0 when
-// there is none: no route, an unreachable/blackhole/prohibit route, or no answer.
-uint32_t RouteMtu::QueryRoute(int family, const uint8_t* addr, uint32_t oif) {
+// The MTU of the route a packet takes (see the top of this file for which lookup), 0 when there is
+// none: no route, an unreachable/blackhole/prohibit route, or no answer. src may be null (the route
+// back to a source: destination only). When the input lookup fails (the input interface went away,
+// or reverse-path filtering refuses the source), the output lookup without the source answers
+// instead; so does it when an output lookup with a source fails (a source not local here:
+// transparent proxying).
+uint32_t RouteMtu::QueryRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif,
+                              uint32_t mark) {
+  uint32_t mtu = 0;
+  if (iif != 0 && src != nullptr) {
+    if (AskRoute(family, dst, src, iif, 0, mark, &mtu)) return mtu;
+    stats_.inputFallbacks++;
+  }
+  // A forwarded packet's source is not local: an output lookup with it would fail (EINVAL).
+  if (iif == 0 && src != nullptr && AskRoute(family, dst, src, 0, oif, mark, &mtu)) return mtu;
+  AskRoute(family, dst, nullptr, 0, oif, mark, &mtu);
+  return mtu;
+}
+
+// One RTM_GETROUTE. True when the kernel answered with a usable route (its MTU in *mtu, 0 when it had
+// neither an mtu metric nor an output interface with a known MTU); false on any error.
+bool RouteMtu::AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif,
+                        uint32_t mark, uint32_t* mtuOut) {
+  *mtuOut = 0;
   RouteRequest req;
   std::memset(&req, 0, sizeof req);
   uint16_t alen = static_cast<uint16_t>(family == AF_INET ? kIpv4Len : kIpv6Len);
+  uint8_t* msg = reinterpret_cast<uint8_t*>(&req);
   req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
   req.nlh.nlmsg_type = RTM_GETROUTE;
   req.nlh.nlmsg_flags = NLM_F_REQUEST;
   req.rtm.rtm_family = static_cast<uint8_t>(family);
   req.rtm.rtm_dst_len = static_cast<uint8_t>(alen * 8);
-  PutAttr(reinterpret_cast<uint8_t*>(&req), sizeof req, RTA_DST, addr, alen);
-  // The interface the kernel already chose for this packet: the lookup then follows the same route.
-  if (oif) PutAttr(reinterpret_cast<uint8_t*>(&req), sizeof req, RTA_OIF, &oif, sizeof oif);
+  PutAttr(msg, sizeof req, RTA_DST, dst, alen);
+  if (src) {
+    req.rtm.rtm_src_len = static_cast<uint8_t>(alen * 8);
+    PutAttr(msg, sizeof req, RTA_SRC, src, alen);
+  }
+  // With RTA_IIF the kernel runs the input (forwarding) lookup and ignores RTA_OIF; without it, the
+  // output lookup, held to the interface the kernel already chose for this packet.
+  if (iif) PutAttr(msg, sizeof req, RTA_IIF, &iif, sizeof iif);
+  else if (oif) PutAttr(msg, sizeof req, RTA_OIF, &oif, sizeof oif);
+  if (mark) PutAttr(msg, sizeof req, RTA_MARK, &mark, sizeof mark);
   stats_.routeRequests++;
-  int n = Transact(reinterpret_cast<uint8_t*>(&req), req.nlh.nlmsg_len);
-  if (n < 0) return 0;
+  int n = Transact(msg, req.nlh.nlmsg_len);
+  if (n < 0) return false;
   const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rx_.get());
   if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type != RTM_NEWROUTE ||
       nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) {
     stats_.routeErrors++;
-    return 0;
+    return false;
   }
   const rtmsg* rtm = static_cast<const rtmsg*>(NLMSG_DATA(nlh));
   if (rtm->rtm_type != RTN_UNICAST && rtm->rtm_type != RTN_LOCAL) {
     stats_.routeErrors++;
-    return 0;
+    return false;
   }
   uint32_t mtu = 0;
   uint32_t outIf = 0;
@@ -358,7 +402,8 @@ uint32_t RouteMtu::QueryRoute(int family, const uint8_t* addr, uint32_t oif) {
   }
   if (mtu == 0 && outIf != 0) mtu = CachedLinkMtu(outIf);
   if (mtu == 0) stats_.routeNoMtu++;
-  return mtu;
+  *mtuOut = mtu;
+  return true;
 }
 
 uint32_t RouteMtu::CachedLinkMtu(uint32_t ifindex) {
@@ -406,26 +451,33 @@ uint32_t RouteMtu::QueryLink(uint32_t ifindex) {
   return 0;
 }
 
-// route(family: 4 | 6, bytes: Uint8Array, offset: number, oif: number): number
+// route(family: 4 | 6, bytes: Uint8Array, dstOffset, srcOffset (-1: none), iif, oif, mark): number
 Napi::Value RouteMtu::Route(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+  if (info.Length() < 7 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !info[2].IsNumber() ||
-      !info[3].IsNumber()) {
-    Napi::TypeError::New(env, "route(family, bytes: Uint8Array, offset, oif): bad arguments").ThrowAsJavaScriptException();
+      !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber() || !info[6].IsNumber()) {
+    Napi::TypeError::New(env, "route(family, bytes: Uint8Array, dstOffset, srcOffset, iif, oif, mark): bad arguments")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   uint32_t fam = info[0].As<Napi::Number>().Uint32Value();
   Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
-  uint32_t off = info[2].As<Napi::Number>().Uint32Value();
-  uint32_t oif = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t dstOff = info[2].As<Napi::Number>().Uint32Value();
+  int64_t srcOff = info[3].As<Napi::Number>().Int64Value();
+  uint32_t iif = info[4].As<Napi::Number>().Uint32Value();
+  uint32_t oif = info[5].As<Napi::Number>().Uint32Value();
+  uint32_t mark = info[6].As<Napi::Number>().Uint32Value();
   uint32_t alen = fam == 4 ? kIpv4Len : fam == 6 ? kIpv6Len : 0;
-  if (alen == 0 || off > bytes.ByteLength() || bytes.ByteLength() - off < alen) {
-    Napi::RangeError::New(env, "route: family must be 4 or 6 and the address inside bytes").ThrowAsJavaScriptException();
+  size_t size = bytes.ByteLength();
+  if (alen == 0 || dstOff > size || size - dstOff < alen ||
+      (srcOff >= 0 && (static_cast<uint64_t>(srcOff) > size || size - static_cast<size_t>(srcOff) < alen))) {
+    Napi::RangeError::New(env, "route: family must be 4 or 6 and the addresses inside bytes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (!open_) return Napi::Number::New(env, 0);
-  return Napi::Number::New(env, QueryRoute(fam == 4 ? AF_INET : AF_INET6, bytes.Data() + off, oif));
+  const uint8_t* src = srcOff >= 0 ? bytes.Data() + srcOff : nullptr;
+  return Napi::Number::New(env, QueryRoute(fam == 4 ? AF_INET : AF_INET6, bytes.Data() + dstOff, src, iif, oif, mark));
 }
 
 // linkMtu(ifindex: number): number, 0 when there is no such interface.
@@ -454,6 +506,7 @@ Napi::Value RouteMtu::GetStats(const Napi::CallbackInfo& info) {
   o.Set("routeRequests", stats_.routeRequests);
   o.Set("routeNoMtu", stats_.routeNoMtu);
   o.Set("routeErrors", stats_.routeErrors);
+  o.Set("inputFallbacks", stats_.inputFallbacks);
   o.Set("linkRequests", stats_.linkRequests);
   o.Set("linkErrors", stats_.linkErrors);
   o.Set("timeouts", stats_.timeouts);

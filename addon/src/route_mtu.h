@@ -1,6 +1,6 @@
 // Path-MTU primitives for clamp-to-pmtu: the MTU of the route towards an address, asked of the kernel
 // over rtnetlink (RTM_GETROUTE, then RTM_GETLINK for the output interface), and a notification socket
-// that counts route and link changes into a JavaScript-owned generation word.
+// that counts route, rule and link changes into a JavaScript-owned generation word.
 //
 // C++ asks and answers; caching and policy (which addresses, the minimum of both directions, the
 // fallbacks) live in TypeScript (src/pmtu/). Nothing here is on the per-packet path: JavaScript calls
@@ -30,11 +30,12 @@ struct Stats {
   double routeRequests = 0;   // RTM_GETROUTE requests sent
   double routeNoMtu = 0;      // answers with neither an mtu metric nor a usable output interface
   double routeErrors = 0;     // NLMSG_ERROR answers (no route, unreachable, ...)
+  double inputFallbacks = 0;  // input (forwarding) lookups that failed and were asked again as output lookups
   double linkRequests = 0;    // RTM_GETLINK requests sent (link MTU cache misses)
   double linkErrors = 0;      // RTM_GETLINK failures
   double timeouts = 0;        // requests with no answer in time
   double sendErrors = 0;      // sendmsg/recv failures on the request socket
-  double notifications = 0;   // route and link notifications received
+  double notifications = 0;   // route, rule and link notifications received
   double overruns = 0;        // ENOBUFS on the notification socket (events lost: generation bumped)
 };
 
@@ -55,7 +56,9 @@ class RouteMtu : public Napi::ObjectWrap<RouteMtu> {
   // One request, one answer on the request socket. Returns the answer's length (the message is at
   // rx_), or a negative errno (-ETIMEDOUT when nothing came back in time).
   int Transact(uint8_t* req, uint32_t len);
-  uint32_t QueryRoute(int family, const uint8_t* addr, uint32_t oif);
+  uint32_t QueryRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark);
+  bool AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark,
+                uint32_t* mtu);
   uint32_t QueryLink(uint32_t ifindex);
   uint32_t CachedLinkMtu(uint32_t ifindex);
 

@@ -13,7 +13,12 @@ import { outcomeNames } from '../packet/outcome.js';
 
 /** Where clamp-to-pmtu gets a path MTU: PathMtuCache in the daemon, a double in tests. */
 export interface PathMtuSource {
-  lookup(family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number, outIfIndex: number): number;
+  /** Once per batch: reads the clock once for all its lookups, refills the lookup budget. */
+  beginBatch(): void;
+  lookup(
+    family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number,
+    inIfIndex: number, outIfIndex: number, mark: number,
+  ): number;
   readonly linkFallbacks: number;
 }
 
@@ -53,6 +58,7 @@ export class PacketHandler {
   readonly handle = (batch: QueueBatch): void => {
     const { bytes, table, count } = batch;
     this.counters.observeBatch(count);
+    this.pmtu.beginBatch();
     for (let i = 0; i < count; i++) {
       this.handleRow(bytes, table, i * STRIDE);
     }
@@ -83,7 +89,7 @@ export class PacketHandler {
       return;
     }
     const action = rules.actions[rule]!;
-    const pathMtu = action.mode === ActionMode.ClampToPmtu ? this.pathMtu(bytes, info, outIfIndex) : 0;
+    const pathMtu = action.mode === ActionMode.ClampToPmtu ? this.pathMtu(bytes, info, table, row, outIfIndex) : 0;
 
     const result = this.result;
     if (rules.dryRun[rule] === 1) {
@@ -104,14 +110,20 @@ export class PacketHandler {
     }
   }
 
-  /** The path MTU for clamp-to-pmtu; the configured floor (as an MTU) when nothing is known. */
-  private pathMtu(bytes: Uint8Array, info: PacketInfo, outIfIndex: number): number {
+  /**
+   * The path MTU for clamp-to-pmtu; the configured floor (as an MTU) when nothing is known. Input
+   * interface and mark go along: a forwarded packet's route depends on them (policy routing).
+   */
+  private pathMtu(bytes: Uint8Array, info: PacketInfo, table: Uint32Array, row: number, outIfIndex: number): number {
     const counters = this.counters;
     const pmtu = this.pmtu;
     const isIpv4 = info.family === 4;
     counters.countPmtuLookup();
     const linkFallbacks = pmtu.linkFallbacks;
-    const mtu = pmtu.lookup(isIpv4 ? 4 : 6, bytes, info.dstAddrOffset, info.srcAddrOffset, outIfIndex);
+    const mtu = pmtu.lookup(
+      isIpv4 ? 4 : 6, bytes, info.dstAddrOffset, info.srcAddrOffset,
+      table[row + Row.indev]!, outIfIndex, table[row + Row.mark]!,
+    );
     if (pmtu.linkFallbacks !== linkFallbacks) counters.countPmtuFallback(PmtuFallback.InterfaceMtu);
     if (mtu > 0) return mtu;
     counters.countPmtuLookupFailure();

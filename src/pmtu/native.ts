@@ -2,7 +2,7 @@
 // the values are checked in route-mtu.ts before they cross.
 import { createRequire } from 'node:module';
 
-/** Index of the generation word in the state array: C++ adds one for every batch of route or link changes. */
+/** Index of the generation word in the state array: C++ adds one for every batch of route, rule or link changes. */
 export const GenerationIndex = 0;
 
 export interface RouteMtuNativeOptions {
@@ -14,6 +14,7 @@ export interface RouteMtuNativeStats {
   routeRequests: number;
   routeNoMtu: number;
   routeErrors: number;
+  inputFallbacks: number;
   linkRequests: number;
   linkErrors: number;
   timeouts: number;
@@ -23,8 +24,12 @@ export interface RouteMtuNativeStats {
 }
 
 export interface RouteMtuNative {
-  /** MTU of the route towards the address at bytes[offset..] (4 or 16 bytes), via interface oif if not 0; 0 when unknown. */
-  route(family: 4 | 6, bytes: Uint8Array, offset: number, oif: number): number;
+  /**
+   * MTU of the route towards the address at bytes[dstOffset..] (4 or 16 bytes) from the one at
+   * bytes[srcOffset..] (-1: no source), as the kernel routes it: the input lookup when iif is not 0,
+   * else the output lookup through oif if not 0; with firewall mark `mark`. 0 when unknown.
+   */
+  route(family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number, iif: number, oif: number, mark: number): number;
   /** MTU of interface ifindex; 0 when there is no such interface. */
   linkMtu(ifindex: number): number;
   close(): void;

@@ -1,7 +1,8 @@
 // RouteMtu and PathMtuCache on the real kernel, inside the lab router (rtnetlink answers for the
-// namespace of the asking process, so the probe runs there). Route and link changes made with `ip`
-// while the probe runs must be followed without a restart: the probe's cache TTL is a minute, so only
-// the change notifications can make it ask again.
+// namespace of the asking process, so the probe runs there). Route, rule and link changes made with
+// `ip` while the probe runs must be followed without a restart: the probe's cache TTL is a minute, so
+// only the change notifications can make it ask again. Lookups are for packets forwarded from the
+// client side (input interface toc) unless a test says otherwise.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +17,13 @@ interface Answer {
   mtu: number;
   generation: number;
   counters: Record<string, number>;
+  stats: Record<string, number>;
   error?: string;
 }
+
+// The cache empties at most once per this many ms (PathMtuCache's default coalesceMs), so a lookup
+// right after a change waits this long to be sure the change is followed.
+const CoalesceMs = 100;
 
 class Probe {
   private answered = 0;
@@ -59,12 +65,18 @@ class Probe {
     return done;
   }
 
-  lookup4(dst: string = LabAddress.server4, src: string = LabAddress.client4, oif: string | number = LabInterface.routerToServer): Promise<Answer> {
-    return this.ask({ op: 'lookup', family: 4, src, dst, oif });
+  lookup4(
+    dst: string = LabAddress.server4, src: string = LabAddress.client4, oif: string | number = LabInterface.routerToServer,
+    iif: string | number = LabInterface.routerToClient, mark = 0,
+  ): Promise<Answer> {
+    return this.ask({ op: 'lookup', family: 4, src, dst, iif, oif, mark });
   }
 
-  lookup6(dst: string = LabAddress.server6, src: string = LabAddress.client6, oif: string | number = LabInterface.routerToServer): Promise<Answer> {
-    return this.ask({ op: 'lookup', family: 6, src, dst, oif });
+  lookup6(
+    dst: string = LabAddress.server6, src: string = LabAddress.client6, oif: string | number = LabInterface.routerToServer,
+    iif: string | number = LabInterface.routerToClient, mark = 0,
+  ): Promise<Answer> {
+    return this.ask({ op: 'lookup', family: 6, src, dst, iif, oif, mark });
   }
 
   /** Makes a change with `ip` and waits for the notification it causes to reach the probe. */
@@ -73,6 +85,7 @@ class Probe {
     await run('ip', ['-n', lab.router, ...args]);
     const after = await this.ask({ op: 'waitGeneration', after: generation });
     assert.notEqual(after.generation, generation, `ip ${args.join(' ')} was announced (generation moved)`);
+    await new Promise((r) => setTimeout(r, CoalesceMs + 10));
   }
 }
 
@@ -83,9 +96,12 @@ async function setUp(t: TestContext, tag: string, ttlMs = 60_000): Promise<{ lab
   return { lab, probe: await Probe.start(lab, ttlMs) };
 }
 
-/** The MTU `ip route get` shows (the kernel's dst_mtu when it differs from the device's), or the device MTU. */
-async function kernelView(lab: Lab, family: 4 | 6, dst: string): Promise<number> {
-  const { stdout } = await run('ip', ['-n', lab.router, `-${family}`, 'route', 'get', dst]);
+/**
+ * The MTU `ip route get` shows (the kernel's dst_mtu when it differs from the device's), or the device
+ * MTU; `from` (extra args such as ['from', SRC, 'iif', DEV, 'mark', N]) asks the forwarding lookup.
+ */
+async function kernelView(lab: Lab, family: 4 | 6, dst: string, from: string[] = []): Promise<number> {
+  const { stdout } = await run('ip', ['-n', lab.router, `-${family}`, 'route', 'get', dst, ...from]);
   const metric = /\bmtu (\d+)/.exec(stdout);
   if (metric) return Number(metric[1]);
   const dev = /\bdev (\S+)/.exec(stdout)![1]!;
@@ -142,6 +158,49 @@ test('IPv6: link MTU 1280, route mtu metric, and the route back to the client', 
   await probe.change(lab, ['link', 'set', LabInterface.routerToClient, 'mtu', '1300']);
   assert.equal((await probe.lookup6()).mtu, 1300, 'a lower MTU back towards the client lowers the answer');
 });
+
+// The reviewer's reproduction: policy routing (`ip rule from ... table 100`, `ip rule fwmark ...`)
+// sends forwarded packets to another table whose route has its own mtu. xt_TCPMSS uses the packet's
+// own route (the input lookup's), so must we: an output lookup by destination alone says 1500.
+for (const family of [4, 6] as const) {
+  test(`IPv${family}: policy routing by source and by mark picks the table, as the kernel's forwarding lookup does`, async (t) => {
+    const { lab, probe } = await setUp(t, `pmtup${family}`);
+    const v4 = family === 4;
+    const f = `-${family}`;
+    const otherNet = v4 ? '192.0.2.0/24' : 'fd00:192::/64';
+    const other = v4 ? '192.0.2.7' : 'fd00:192::7';
+    const server = v4 ? LabAddress.server4 : LabAddress.server6;
+    const client = v4 ? LabAddress.client4 : LabAddress.client6;
+    const serverNet = v4 ? '203.0.113.0/24' : 'fd00:5::/64';
+    const lookup = (src: string, mark = 0) =>
+      v4 ? probe.lookup4(server, src, LabInterface.routerToServer, LabInterface.routerToClient, mark)
+        : probe.lookup6(server, src, LabInterface.routerToServer, LabInterface.routerToClient, mark);
+    const kernel = (src: string, mark = 0) =>
+      kernelView(lab, family, server, ['from', src, 'iif', LabInterface.routerToClient, ...(mark ? ['mark', String(mark)] : [])]);
+
+    // The other source network lives behind the client side (so reverse-path filtering accepts it).
+    await run('ip', ['-n', lab.router, f, 'route', 'add', otherNet, 'dev', LabInterface.routerToClient]);
+    await run('ip', ['-n', lab.router, f, 'route', 'add', serverNet, 'dev', LabInterface.routerToServer, 'mtu', '1300', 'table', '100']);
+    await run('ip', ['-n', lab.router, f, 'route', 'add', serverNet, 'dev', LabInterface.routerToServer, 'mtu', '1320', 'table', '101']);
+    assert.equal((await lookup(other)).mtu, 1500, 'no rule yet');
+
+    // A rule change alone moves packets: it must be announced (RTNLGRP_IPV4_RULE / RTNLGRP_IPV6_RULE).
+    await probe.change(lab, [f, 'rule', 'add', 'from', otherNet, 'table', '100']);
+    assert.equal(await kernel(other), 1300, 'the kernel routes this source by table 100');
+    assert.equal((await lookup(other)).mtu, 1300, 'source routing');
+    assert.equal((await lookup(client)).mtu, 1500, 'another source, the main table');
+
+    await probe.change(lab, [f, 'rule', 'add', 'fwmark', '9', 'table', '101']);
+    assert.equal(await kernel(client, 9), 1320);
+    assert.equal((await lookup(client, 9)).mtu, 1320, 'mark routing');
+    const last = await lookup(client, 0);
+    assert.equal(last.mtu, 1500);
+    assert.equal(last.stats.inputFallbacks, 0, 'every forwarding lookup answered by the kernel');
+
+    await probe.change(lab, [f, 'rule', 'del', 'from', otherNet, 'table', '100']);
+    assert.equal((await lookup(other)).mtu, 1500, 'the rule removed: followed');
+  });
+}
 
 test('an unroutable destination answers 0 without throwing, and is asked once, not per packet', async (t) => {
   const { probe } = await setUp(t, 'pmtu0');
@@ -231,18 +290,18 @@ const code = \`
   const { parentPort } = require('node:worker_threads');
   import(\${JSON.stringify(moduleUrl)}).then(({ RouteMtu }) => {
     const r = new RouteMtu();
-    parentPort.postMessage(r.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0));
+    parentPort.postMessage(r.route(4, Uint8Array.of(127, 0, 0, 1), 0, -1, 0, 0, 0));
   });\`;
 (async () => {
   const { RouteMtu } = await import(moduleUrl);
   const main = new RouteMtu();
-  const answers = [main.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0)];
+  const answers = [main.route(4, Uint8Array.of(127, 0, 0, 1), 0, -1, 0, 0, 0)];
   await Promise.all([1, 2, 3].map(async () => {
     const w = new Worker(code, { eval: true });
     answers.push(await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
     await w.terminate();
   }));
-  answers.push(main.route(4, Uint8Array.of(127, 0, 0, 1), 0, 0));
+  answers.push(main.route(4, Uint8Array.of(127, 0, 0, 1), 0, -1, 0, 0, 0));
   console.log(JSON.stringify(answers));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;

@@ -15,8 +15,8 @@ function fakeNative() {
       state = s;
       options = o;
     }
-    route(family: 4 | 6, _bytes: Uint8Array, offset: number, oif: number): number {
-      calls.push(`route ${family} ${offset} ${oif}`);
+    route(family: 4 | 6, _bytes: Uint8Array, dstOffset: number, srcOffset: number, iif: number, oif: number, mark: number): number {
+      calls.push(`route ${family} ${dstOffset} ${srcOffset} ${iif} ${oif} ${mark}`);
       return 1500;
     }
     linkMtu(ifindex: number): number {
@@ -27,7 +27,7 @@ function fakeNative() {
       this.isOpen = false;
     }
     stats(): RouteMtuNativeStats {
-      return { routeRequests: 0, routeNoMtu: 0, routeErrors: 0, linkRequests: 0, linkErrors: 0, timeouts: 0, sendErrors: 0, notifications: 0, overruns: 0 };
+      return { routeRequests: 0, routeNoMtu: 0, routeErrors: 0, inputFallbacks: 0, linkRequests: 0, linkErrors: 0, timeouts: 0, sendErrors: 0, notifications: 0, overruns: 0 };
     }
   }
   return { Native, calls, state: () => state, options: () => options };
@@ -48,17 +48,22 @@ test('RouteMtu answers 0 without crossing for addresses outside the bytes or bad
   const f = fakeNative();
   const r = new RouteMtu({ native: f.Native });
   const b = new Uint8Array(20);
-  assert.equal(r.route(4, b, 16, 3), 1500);
-  assert.equal(r.route(4, b, 17, 3), 0);
-  assert.equal(r.route(6, b, 4, 0), 1500);
-  assert.equal(r.route(6, b, 5, 0), 0);
-  assert.equal(r.route(6, b, -1, 0), 0);
-  assert.equal(r.route(6, b, 0.5, 0), 0);
-  assert.equal(r.route(5 as 4, b, 0, 0), 0);
+  assert.equal(r.route(4, b, 16, -1, 0, 3, 0), 1500);
+  assert.equal(r.route(4, b, 17, -1, 0, 3, 0), 0);
+  assert.equal(r.route(6, b, 4, -1, 0, 0, 0), 1500);
+  assert.equal(r.route(6, b, 5, -1, 0, 0, 0), 0);
+  assert.equal(r.route(6, b, -1, -1, 0, 0, 0), 0);
+  assert.equal(r.route(6, b, 0.5, -1, 0, 0, 0), 0);
+  assert.equal(r.route(5 as 4, b, 0, -1, 0, 0, 0), 0);
+  assert.equal(r.route(4, b, 0, 12, 2, 3, 0xffffffff), 1500, 'source, input interface and mark cross');
+  assert.equal(r.route(4, b, 0, 17, 2, 3, 0), 0, 'a source outside the bytes');
+  assert.equal(r.route(4, b, 0, -2, 2, 3, 0), 0);
+  assert.equal(r.route(4, b, 0, 4, -1, 3, 0), 0, 'a bad input interface');
+  assert.equal(r.route(4, b, 0, 4, 2, 3, -1), 0, 'a bad mark');
   assert.equal(r.linkMtu(0), 0);
   assert.equal(r.linkMtu(-2), 0);
   assert.equal(r.linkMtu(2), 1400);
-  assert.deepEqual(f.calls, ['route 4 16 3', 'route 6 4 0', 'link 2']);
+  assert.deepEqual(f.calls, ['route 4 16 -1 0 3 0', 'route 6 4 -1 0 0 0', `route 4 0 12 2 3 ${0xffffffff}`, 'link 2']);
 });
 
 test('RouteMtu rejects an impossible timeout', () => {
