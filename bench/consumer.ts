@@ -69,7 +69,7 @@ function daemonHandler(): BatchHandler {
   const config = parsed.config;
   const counters = new PacketCounters(config.rules.map((r) => ({ name: r.name, action: r.action })));
   // ActionMode.Set never asks for a path MTU.
-  const noPathMtu = { beginBatch: () => {}, lookup: () => 0, linkFallbacks: 0 };
+  const noPathMtu = { beginBatch: () => {}, lookup: () => 0, linkFallbacks: 0, budgetFallbacks: 0 };
   const log = createLogger({ level: 'warn', stream: process.stderr });
   return new PacketHandler(compileRules(config), counters, noPathMtu, { ipv4: config.pmtu.floorIpv4, ipv6: config.pmtu.floorIpv6 }, log).handle;
 }

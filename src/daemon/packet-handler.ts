@@ -20,6 +20,7 @@ export interface PathMtuSource {
     inIfIndex: number, outIfIndex: number, mark: number,
   ): number;
   readonly linkFallbacks: number;
+  readonly budgetFallbacks: number;
 }
 
 /** The MSS to assume when no path MTU can be found (config pmtu.floorIpv4 / floorIpv6). */
@@ -120,11 +121,13 @@ export class PacketHandler {
     const isIpv4 = info.family === 4;
     counters.countPmtuLookup();
     const linkFallbacks = pmtu.linkFallbacks;
+    const budgetFallbacks = pmtu.budgetFallbacks;
     const mtu = pmtu.lookup(
       isIpv4 ? 4 : 6, bytes, info.dstAddrOffset, info.srcAddrOffset,
       table[row + Row.indev]!, outIfIndex, table[row + Row.mark]!,
     );
     if (pmtu.linkFallbacks !== linkFallbacks) counters.countPmtuFallback(PmtuFallback.InterfaceMtu);
+    if (pmtu.budgetFallbacks !== budgetFallbacks) counters.countPmtuFallback(PmtuFallback.LookupBudget);
     if (mtu > 0) return mtu;
     counters.countPmtuLookupFailure();
     counters.countPmtuFallback(PmtuFallback.Floor);

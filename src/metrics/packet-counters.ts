@@ -27,8 +27,10 @@ export const PmtuFallback = {
   InterfaceMtu: 0,
   /** Neither route nor interface MTU was known; the configured floor was used. */
   Floor: 1,
+  /** The batch's budget of kernel lookups was spent; interface MTUs stood in for the route. */
+  LookupBudget: 2,
 } as const;
-export const PMTU_FALLBACK_NAMES: readonly string[] = ['interface-mtu', 'floor'];
+export const PMTU_FALLBACK_NAMES: readonly string[] = ['interface-mtu', 'floor', 'lookup-budget'];
 
 /** Sentinel for observeMss when the segment had no MSS option (an insertion). */
 export const NO_MSS = -1;
