@@ -48,6 +48,8 @@ test('global counters: batches, PMTU, verdict and handler errors', () => {
   c.countPmtuLookup();
   c.countPmtuLookupFailure();
   c.countPmtuFallback(PmtuFallback.Floor);
+  c.countPmtuFallback(PmtuFallback.LookupBudget);
+  c.countPmtuFallback(PmtuFallback.LookupBudget);
   c.countVerdictErrors(3);
   c.countHandlerError();
   assert.equal(c.batchSum, 6);
@@ -55,7 +57,7 @@ test('global counters: batches, PMTU, verdict and handler errors', () => {
   assert.equal(c.batchBuckets[3], 1);
   assert.equal(c.pmtuLookups, 1);
   assert.equal(c.pmtuLookupFailures, 1);
-  assert.deepEqual([...c.pmtuFallbacks], [0, 1]);
+  assert.deepEqual([...c.pmtuFallbacks], [0, 1, 2]);
   assert.equal(c.verdictErrors, 3);
   assert.equal(c.handlerErrors, 1);
 });
