@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
 import { run } from '../lab/run.js';
-import { Peers, applyRules, captureBothEnds, packetTooBig, sample, scrape, startDaemon } from './daemon-lab.js';
+import { Peers, applyRules, captureBothEnds, flowKey, packetTooBig, sample, scrape, startDaemon } from './daemon-lab.js';
 
 const TRANSFER_BYTES = 200 * 1024;
 
@@ -29,7 +29,7 @@ test('allowIncrease raises the SYN/ACK MSS 1220 -> 1440; the router sends Packet
   const result = await peers.transfer(6, TRANSFER_BYTES);
   const { client, server } = await capture.stop();
 
-  const port = result.localPort;
+  const port = flowKey(result);
   assert.equal(server.synAck.get(port), 1220, 'the server (link MTU 1280) offers 1220');
   assert.equal(client.synAck.get(port), 1440, 'the client receives the raised 1440');
   assert.equal(client.syn.get(port), 1440, 'the SYN is not selected (direction synack): it keeps the client\'s 1440');
@@ -57,7 +57,7 @@ test('without allowIncrease the SYN/ACK keeps 1220 and counts as already-at-or-b
   const result = await peers.transfer(6, TRANSFER_BYTES);
   const { client, server } = await capture.stop();
 
-  const port = result.localPort;
+  const port = flowKey(result);
   assert.equal(server.synAck.get(port), 1220);
   assert.equal(client.synAck.get(port), 1220, 'nothing raised');
   assert.deepEqual(packetTooBig(client.packets), [], 'segments fit the 1280 link: no Packet Too Big');

@@ -88,6 +88,7 @@ export function sample(text: string, name: string, labels: Record<string, string
 
 export interface ConnectionResult {
   id: number;
+  family: 4 | 6;
   ok: boolean;
   localPort: number;
   sent: number;
@@ -123,7 +124,7 @@ export class Peers {
   connect(family: 4 | 6, bytes = 1000, timeoutMs = 5000): Promise<ConnectionResult> {
     const id = ++this.nextId;
     const host = family === 4 ? LabAddress.server4 : LabAddress.server6;
-    const done = new Promise<ConnectionResult>((resolve) => this.waiting.set(id, resolve));
+    const done = new Promise<ConnectionResult>((resolve) => this.waiting.set(id, (r) => resolve({ ...r, family })));
     this.client.child.stdin!.write(`${JSON.stringify({ id, host, port: SERVER_PORT, bytes, timeoutMs })}\n`);
     return done;
   }
@@ -137,23 +138,28 @@ export class Peers {
   }
 }
 
-/** What a capture saw of the handshakes: the MSS option of SYNs and SYN/ACKs, keyed by client port. */
+/** A connection in a capture: the client's family and port ("6:40312"); the server side is fixed. */
+export function flowKey(connection: { family: 4 | 6; localPort: number }): string {
+  return `${connection.family}:${connection.localPort}`;
+}
+
+/** What a capture saw of the handshakes: the MSS option of SYNs and SYN/ACKs, keyed by flowKey. */
 export interface Handshakes {
-  /** Client port -> MSS of the SYN (client -> server). */
-  syn: Map<number, number>;
-  /** Client port -> MSS of the SYN/ACK (server -> client). */
-  synAck: Map<number, number>;
+  /** flowKey -> MSS of the SYN (client -> server). */
+  syn: Map<string, number>;
+  /** flowKey -> MSS of the SYN/ACK (server -> client). */
+  synAck: Map<string, number>;
   packets: CapturedPacket[];
 }
 
 export function handshakes(packets: CapturedPacket[]): Handshakes {
-  const syn = new Map<number, number>();
-  const synAck = new Map<number, number>();
+  const syn = new Map<string, number>();
+  const synAck = new Map<string, number>();
   for (const p of packets) {
     const view = readSyn(p.ip);
     if (!view || (view.flags & SYN) === 0) continue;
-    if ((view.flags & ACK) === 0) syn.set(view.sport, view.mss);
-    else synAck.set(view.dport, view.mss);
+    if ((view.flags & ACK) === 0) syn.set(flowKey({ family: view.family, localPort: view.sport }), view.mss);
+    else synAck.set(flowKey({ family: view.family, localPort: view.dport }), view.mss);
   }
   return { syn, synAck, packets };
 }

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
 import { run } from '../lab/run.js';
-import { Peers, applyRules, captureBothEnds, sample, scrape, startDaemon, type Handshakes } from './daemon-lab.js';
+import { Peers, applyRules, captureBothEnds, flowKey, sample, scrape, startDaemon, type Handshakes } from './daemon-lab.js';
 
 async function setUp(t: TestContext, tag: string, ruleArgs: string[], runArgs: string[] = []): Promise<{ lab: Lab; peers: Peers }> {
   const lab = await Lab.create({ tag });
@@ -22,18 +22,18 @@ async function connectBoth(lab: Lab, peers: Peers): Promise<Record<4 | 6, { clie
   const c4 = await peers.transfer(4);
   const c6 = await peers.transfer(6);
   const { client, server } = await capture.stop();
-  const of = (port: number) => ({
-    clientSent: mss(client, 'syn', port),
-    serverSaw: mss(server, 'syn', port),
-    serverSent: mss(server, 'synAck', port),
-    clientSaw: mss(client, 'synAck', port),
+  const of = (key: string) => ({
+    clientSent: mss(client, 'syn', key),
+    serverSaw: mss(server, 'syn', key),
+    serverSent: mss(server, 'synAck', key),
+    clientSaw: mss(client, 'synAck', key),
   });
-  return { 4: of(c4.localPort), 6: of(c6.localPort) };
+  return { 4: of(flowKey(c4)), 6: of(flowKey(c6)) };
 }
 
-function mss(h: Handshakes, kind: 'syn' | 'synAck', port: number): number {
-  const value = h[kind].get(port);
-  assert.ok(value !== undefined, `no ${kind} for client port ${port} in the capture`);
+function mss(h: Handshakes, kind: 'syn' | 'synAck', key: string): number {
+  const value = h[kind].get(key);
+  assert.ok(value !== undefined, `no ${kind} for client ${key} in the capture`);
   return value;
 }
 

@@ -1,0 +1,96 @@
+// SIGHUP under traffic (issue 4, lab test 4): a steady stream of connections (one every 25 ms,
+// alternating IPv4 and IPv6, each sending a little data) runs while the configuration file is
+// rewritten and the daemon told to reload: first a good file (set 1300), then a bad one (mss 70000).
+// Connections opened after "reloaded" show 1300 at the server; the bad file is rejected, logged and
+// counted, and 1300 stays in force; no connection fails, and the rule's counter (same name, same
+// action, so it continues across the reload) counts every SYN and SYN/ACK.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Lab } from '../lab/lab.js';
+import { Peers, applyRules, captureBothEnds, flowKey, sample, scrape, startDaemon, type ConnectionResult } from './daemon-lab.js';
+
+const INTERVAL_MS = 25;
+const BYTES = 2000;
+
+function configText(mss: number): string {
+  return ['queue: 0', 'log: { level: info, format: json }', 'rules:', '  - name: vpn', '    action: set', `    mss: ${mss}`, ''].join('\n');
+}
+
+type Phase = 'before' | 'reloading' | 'good' | 'rejecting' | 'bad';
+
+test('SIGHUP with a good then a bad config under a stream of connections', { timeout: 40_000 }, async (t) => {
+  const lab = await Lab.create({ tag: 'hup' });
+  t.after(() => lab.destroy());
+  const dir = mkdtempSync(join(tmpdir(), 'mm-hup-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'mssmangler.yaml');
+  // Written whole and renamed into place: the daemon never reads a half-written file.
+  const writeConfig = (text: string): void => {
+    writeFileSync(`${file}.new`, text, { mode: 0o644 });
+    renameSync(`${file}.new`, file);
+  };
+  writeConfig(configText(1380));
+
+  await applyRules(lab, ['--config', file]);
+  const daemon = await startDaemon(lab, ['--config', file]);
+  const peers = await Peers.start(lab);
+  const capture = await captureBothEnds(lab, 'tcp[tcpflags] & tcp-syn != 0 or ip6');
+
+  let phase: Phase = 'before';
+  const started: Array<{ phase: Phase; result: Promise<ConnectionResult> }> = [];
+  let streaming = true;
+  const stream = (async () => {
+    for (let i = 0; streaming; i++) {
+      started.push({ phase, result: peers.connect(i % 2 === 0 ? 4 : 6, BYTES) });
+      await sleep(INTERVAL_MS);
+    }
+  })();
+
+  await sleep(300);
+  writeConfig(configText(1300));
+  phase = 'reloading';
+  const hupAt = Date.now();
+  daemon.process.child.kill('SIGHUP');
+  await daemon.waitForLog('reloaded');
+  const reloadMs = Date.now() - hupAt;
+  phase = 'good';
+  await sleep(300);
+
+  writeConfig(configText(70000));
+  phase = 'rejecting';
+  daemon.process.child.kill('SIGHUP');
+  const rejected = await daemon.waitForLog(/^reload rejected/);
+  phase = 'bad';
+  await sleep(300);
+  streaming = false;
+  await stream;
+
+  const results = await Promise.all(started.map(async (s) => ({ phase: s.phase, ...(await s.result) })));
+  const { server } = await capture.stop();
+
+  const failed = results.filter((r) => !r.ok);
+  assert.deepEqual(failed, [], 'no connection failed');
+  const expected: Record<Phase, number[]> = { before: [1380], reloading: [1380, 1300], good: [1300], rejecting: [1300], bad: [1300] };
+  const counts: Record<string, number> = {};
+  for (const r of results) {
+    const mss = server.syn.get(flowKey(r));
+    assert.ok(mss !== undefined, `the server capture has the SYN of ${flowKey(r)}`);
+    assert.ok(expected[r.phase].includes(mss), `connection ${r.id} (${r.phase}) reached the server with MSS ${mss}`);
+    counts[`${r.phase} ${mss}`] = (counts[`${r.phase} ${mss}`] ?? 0) + 1;
+  }
+  for (const phase of ['before', 'good', 'bad'] as const) {
+    assert.ok(results.some((r) => r.phase === phase), `connections were made in phase ${phase}`);
+  }
+  assert.match(JSON.stringify(rejected), /70000/, 'the rejection names the bad value');
+  t.diagnostic(`${results.length} connections, reload took ${reloadMs} ms; phase/MSS counts ${JSON.stringify(counts)}`);
+
+  const text = await scrape(lab);
+  assert.equal(sample(text, 'mssmangler_config_reloads_total', { result: 'success' }), 1);
+  assert.equal(sample(text, 'mssmangler_config_reloads_total', { result: 'failure' }), 1);
+  assert.equal(sample(text, 'mssmangler_config_last_reload_successful'), 0);
+  assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'vpn', outcome: 'modified' }), 2 * results.length, 'every SYN and SYN/ACK rewritten, counted across the reload');
+});
