@@ -15,6 +15,8 @@ export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.ur
 const PEER = fileURLToPath(new URL('./fixtures/tcp-peer.js', import.meta.url));
 
 export const SERVER_PORT = 5001;
+/** Node's start-up takes well under a second alone, but several seconds while the whole suite runs on 2 cores. */
+const STARTUP_TIMEOUT_MS = 20_000;
 export const METRICS_URL = 'http://127.0.0.1:9465/metrics';
 
 const SYN = 0x02;
@@ -44,7 +46,7 @@ export async function startDaemon(lab: Lab, args: readonly string[]): Promise<Ru
   const daemon: RunningDaemon = {
     process: child,
     logLines,
-    async waitForLog(message, skip = 0, timeoutMs = 5000) {
+    async waitForLog(message, skip = 0, timeoutMs = STARTUP_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const hits = logLines().filter((l) =>
@@ -57,7 +59,7 @@ export async function startDaemon(lab: Lab, args: readonly string[]): Promise<Ru
       }
     },
   };
-  await daemon.waitForLog('started');
+  await daemon.waitForLog('started', 0, STARTUP_TIMEOUT_MS);
   return daemon;
 }
 
@@ -107,7 +109,8 @@ export class Peers {
     readonly client: TrackedProcess,
   ) {
     createInterface({ input: client.child.stdout! }).on('line', (line) => {
-      const result = JSON.parse(line) as ConnectionResult;
+      const result = JSON.parse(line) as ConnectionResult | { ready: true };
+      if ('ready' in result) return;
       this.waiting.get(result.id)?.(result);
       this.waiting.delete(result.id);
     });
@@ -115,9 +118,12 @@ export class Peers {
 
   static async start(lab: Lab): Promise<Peers> {
     const server = lab.spawn('server', process.execPath, [PEER, 'server', String(SERVER_PORT)]);
-    await server.waitFor(/"listening"/);
+    await server.waitFor(/"listening"/, STARTUP_TIMEOUT_MS);
     const client = lab.spawn('client', process.execPath, [PEER, 'client'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    return new Peers(server, client);
+    const peers = new Peers(server, client);
+    // Requests written before the client reads its input would wait, and connect later than asked.
+    await client.waitFor(/"ready":true/, STARTUP_TIMEOUT_MS);
+    return peers;
   }
 
   /** One connection from the client to the server over IPv4 or IPv6, sending `bytes` bytes. */
