@@ -65,4 +65,6 @@ test('without allowIncrease the SYN/ACK keeps 1220 and counts as already-at-or-b
   const text = await scrape(lab);
   assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'already-at-or-below' }), 1);
   assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 0);
+  assert.equal(sample(text, 'mssmangler_mss_before_bytes_sum', { rule: 'cli' }), 1220, 'the histograms see the MSS left alone');
+  assert.equal(sample(text, 'mssmangler_mss_after_bytes_sum', { rule: 'cli' }), 1220);
 });

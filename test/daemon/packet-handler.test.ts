@@ -139,6 +139,17 @@ test('no matching rule: accepted unchanged, counted as no-rule-matched under (no
   for (const r of Object.values(RULE)) assert.equal(counters.outcomeCount(r, Outcome.Modified), 0);
 });
 
+test('an MSS already below the target is left alone, counted, and observed unchanged in both histograms', () => {
+  const { counters, runBatch, row, bytes } = setUp();
+  const packet = syn4(80, 1200);
+  const [start] = runBatch([{ bytes: packet }]);
+  assert.deepEqual(bytes.subarray(start!, start! + packet.length), packet);
+  assert.equal(row(0, Row.newLength), 0);
+  assert.equal(counters.outcomeCount(RULE.set, Outcome.AlreadyAtOrBelow), 1);
+  assert.equal(counters.mssBeforeSum[RULE.set], 1200, 'MSS as received');
+  assert.equal(counters.mssAfterSum[RULE.set], 1200, 'MSS as sent');
+});
+
 test('a truncated row is never modified, even when a rule would match', () => {
   const { counters, runBatch, row, bytes } = setUp();
   const packet = syn4(80);
