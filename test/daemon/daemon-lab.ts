@@ -8,6 +8,7 @@ import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
 import { startCapture, type Capture } from '../lab/capture.js';
 import type { TrackedProcess } from '../lab/process-group.js';
 import type { CapturedPacket } from '../lab/pcap.js';
+import { TcpFlag } from '../../src/packet/tcp.js';
 import { readSyn } from '../queue/syn.js';
 
 /** The built CLI (dist/src/cli/main.js), by absolute path: the daemon runs from `ip netns exec`. */
@@ -18,9 +19,6 @@ export const SERVER_PORT = 5001;
 /** Node's start-up takes well under a second alone, but several seconds while the whole suite runs on 2 cores. */
 const STARTUP_TIMEOUT_MS = 20_000;
 export const METRICS_URL = 'http://127.0.0.1:9465/metrics';
-
-const SYN = 0x02;
-const ACK = 0x10;
 
 /** `mssmangler rules --apply ARGS` inside the router: NFQUEUE rules for SYN and SYN/ACK. */
 export async function applyRules(lab: Lab, args: readonly string[]): Promise<void> {
@@ -163,8 +161,8 @@ export function handshakes(packets: CapturedPacket[]): Handshakes {
   const synAck = new Map<string, number>();
   for (const p of packets) {
     const view = readSyn(p.ip);
-    if (!view || (view.flags & SYN) === 0) continue;
-    if ((view.flags & ACK) === 0) syn.set(flowKey({ family: view.family, localPort: view.sport }), view.mss);
+    if (!view || (view.flags & TcpFlag.SYN) === 0) continue;
+    if ((view.flags & TcpFlag.ACK) === 0) syn.set(flowKey({ family: view.family, localPort: view.sport }), view.mss);
     else synAck.set(flowKey({ family: view.family, localPort: view.dport }), view.mss);
   }
   return { syn, synAck, packets };
