@@ -101,4 +101,9 @@ test('SIGHUP with a good then a bad config under a stream of connections', { tim
   assert.equal(sample(text, 'mssmangler_config_reloads_total', { result: 'failure' }), 1);
   assert.equal(sample(text, 'mssmangler_config_last_reload_successful'), 0);
   assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'vpn', outcome: 'modified' }), 2 * results.length, 'every SYN and SYN/ACK rewritten, counted across the reload');
+
+  // SIGTERM: a graceful stop, exit code 0.
+  const finished = await daemon.process.stop('SIGTERM');
+  assert.deepEqual({ code: finished.code, signal: finished.signal }, { code: 0, signal: null }, finished.stderr);
+  assert.ok(daemon.logLines().some((l) => l['msg'] === 'stopped'), 'the daemon logged "stopped"');
 });
