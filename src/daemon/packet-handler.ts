@@ -105,9 +105,13 @@ export class PacketHandler {
       if (isChange(outcome)) table[row + Row.newLength] = result.length;
     }
     counters.countOutcome(rule, outcome);
+    // The histograms hold every MSS a rule saw and sent, left alone (already at or below) included:
+    // README "## Metrics", "MSS as received" / "as sent".
     if (isChange(outcome)) {
       counters.observeMss(rule, result.oldMss, result.newMss);
       if (this.log.isDebugEnabled) this.logChange(rule, outcome, bytes, info);
+    } else if (outcome === Outcome.AlreadyAtOrBelow) {
+      counters.observeMss(rule, result.oldMss, result.newMss);
     }
   }
 

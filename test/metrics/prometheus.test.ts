@@ -2,7 +2,7 @@
 // returns the counters: proof that the exposition is what a scraper accepts, not only what promtool lints.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { Outcome } from '../../src/packet/outcome.js';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { startMetricsServer } from '../../src/metrics/server.js';
+import { prometheusArgs, queryUrl, type QueryAnswer, type VectorResult } from './prometheus-server.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -19,11 +20,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((resolve) => s.close(resolve));
   return port;
-}
-
-interface VectorResult {
-  metric: Record<string, string>;
-  value: [number, string];
 }
 
 test('Prometheus scrapes /metrics and its API returns mssmangler_packets_total', { timeout: 30_000 }, async (t) => {
@@ -43,27 +39,11 @@ test('Prometheus scrapes /metrics and its API returns mssmangler_packets_total',
 
   const dir = mkdtempSync(join(tmpdir(), 'mssmangler-prometheus-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      'scrape_configs:',
-      '  - job_name: mssmangler',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${server.address.port}']`,
-      '',
-    ].join('\n'),
-  );
   const promPort = await freePort();
+  const listen = `127.0.0.1:${promPort}`;
   const prom = spawn(
     'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ],
+    prometheusArgs(dir, `127.0.0.1:${server.address.port}`, listen),
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let promLog = '';
@@ -76,14 +56,14 @@ test('Prometheus scrapes /metrics and its API returns mssmangler_packets_total',
     await exited;
   });
 
-  const query = `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent('mssmangler_packets_total{outcome="modified"}')}`;
+  const query = queryUrl(listen, 'mssmangler_packets_total{outcome="modified"}');
   const deadline = Date.now() + 20_000;
   let found: VectorResult[] = [];
   let scrapedTwice = false;
   let bumped = false;
   while (Date.now() < deadline && prom.exitCode === null) {
     try {
-      const body = (await (await fetch(query)).json()) as { status: string; data: { result: VectorResult[] } };
+      const body = (await (await fetch(query)).json()) as QueryAnswer;
       found = body.data.result.filter((r) => r.metric['rule'] === 'vpn-clamp');
       if (found.length > 0 && found[0]!.value[1] === '43') {
         scrapedTwice = true;
