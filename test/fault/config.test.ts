@@ -78,3 +78,18 @@ for (const [what, body, path, fix] of bad) {
     assert.ok(problem.line !== null, 'with its line');
   });
 }
+
+test('every YAML example in the README "## Fault injection" section is a valid configuration', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('\n## Fault injection');
+  assert.ok(start >= 0);
+  const next = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, next < 0 ? undefined : next);
+  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 2, `${blocks.length} yaml blocks`);
+  for (const block of blocks) {
+    const r = parseConfig(block, 'README.md');
+    assert.ok(r.ok, r.ok ? '' : r.problems.map(formatProblem).join('\n'));
+  }
+});
