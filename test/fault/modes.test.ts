@@ -88,3 +88,20 @@ test('lab select every: 2: of four connections, the 2nd and 4th SYN are stripped
   assert.deepEqual(syns.map((s) => mssOptions(s!.options)), [[1460], [], [1460], []]);
   assert.equal(jsonLines(daemon.stdout).filter((l) => l.msg === 'fault injected').length, 2);
 });
+
+test('lab zero (IPv4 SYN): the server receives MSS 0, ignores it as Linux does, and sends default-size segments', async (t) => {
+  const { capture, connect } = await setup(t, 'zero', `rules:
+  - name: zero-syn
+    match: { family: 4, direction: syn }
+    action: zero
+`);
+  await connect(LabAddress.server4);
+  const segments = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4);
+  const syns = segments.filter((s) => isSyn(s!.flags));
+  assert.equal(syns.length, 1);
+  assert.deepEqual(mssOptions(syns[0]!.options), [0]);
+  // tcp_parse_options keeps an MSS option only when it is non-zero: the server falls back to the
+  // IPv4 default of 536, less 12 bytes of timestamps.
+  const largest = Math.max(...segments.filter((s) => s!.srcPort === 8080).map((s) => s!.payloadLength));
+  assert.equal(largest, 536 - 12);
+});
