@@ -48,10 +48,14 @@ test('lab strip (IPv4 SYN): the server receives the SYN with NOPs where the MSS 
     action: strip
 `);
   await connect(LabAddress.server4);
-  const syns = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4 && isSyn(s.flags));
+  const segments = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4);
+  const syns = segments.filter((s) => isSyn(s!.flags));
   assert.equal(syns.length, 1);
   assert.deepEqual(mssOptions(syns[0]!.options), [], 'no MSS option reached the server');
   assert.equal(syns[0]!.options.subarray(0, 4).toString('hex'), '01010101', 'four NOPs where it was');
+  // Without an MSS option the server assumes the IPv4 default, 536 (RFC 9293 3.7.1), less timestamps.
+  const largest = Math.max(...segments.filter((s) => s!.srcPort === 8080).map((s) => s!.payloadLength));
+  assert.equal(largest, 536 - 12, 'the server fell back to the default MSS');
   const line = jsonLines(daemon.stdout).find((l) => l.msg === 'fault injected');
   assert.ok(line, 'the fault was logged');
   assert.equal(line.rule, 'strip-syn');
