@@ -119,7 +119,9 @@ export class PacketHandler {
       // A stripped option leaves no MSS to observe (the peer assumes its default).
       if (result.newMss >= 0) counters.observeMss(rule, result.oldMss, result.newMss);
       if (fault) {
-        if (this.log.isInfoEnabled) this.logFault(rule, outcome, rules.dryRun[rule] === 1 ? this.scratch : bytes, rules.dryRun[rule] === 1 ? this.scratchInfo : info);
+        // A dry run's would-be bytes are in the scratch copy.
+        const dry = rules.dryRun[rule] === 1;
+        if (this.log.isInfoEnabled) this.logFault(rule, outcome, dry ? this.scratch : bytes, dry ? this.scratchInfo : info);
       } else if (this.log.isDebugEnabled) this.logChange(rule, outcome, bytes, info);
     }
   }
