@@ -109,7 +109,7 @@ Napi::Function RouteMtu::Define(Napi::Env env) {
 
 // new RouteMtu(state: Uint32Array, options { timeoutMs })
 // TypeScript validates values (src/pmtu/binding.ts); here only types, so a wrong call is a TypeError.
-RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(info), env_(info.Env()) {
+RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
@@ -131,25 +131,7 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
                           (1u << (RTNLGRP_IPV6_ROUTE - 1)));
   }
   int err = reqFd_ < 0 ? -reqFd_ : notifyFd_ < 0 ? -notifyFd_ : 0;
-  uv_loop_t* loop = nullptr;
-  if (err == 0) {
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, notifyFd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      err = -rc;
-    } else {
-      poll_->data = this;
-      rc = uv_poll_start(poll_, UV_READABLE, &RouteMtu::OnPoll);
-      if (rc != 0) {
-        err = -rc;
-        uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-        poll_ = nullptr;
-      }
-    }
-  }
+  if (err == 0) err = StartWatcher(env);
   if (err != 0) {
     if (reqFd_ >= 0) close(reqFd_);
     if (notifyFd_ >= 0) close(notifyFd_);
@@ -160,40 +142,79 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
     e.ThrowAsJavaScriptException();
     return;
   }
-  // An auxiliary watcher: it never keeps the process alive on its own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   state_ = state.Data();
   stateRef_ = Napi::Persistent(static_cast<Napi::Object>(state));
   open_ = true;
-  if (napi_add_env_cleanup_hook(env, &RouteMtu::OnCleanup, this) == napi_ok) cleanupHookAdded_ = true;
+}
+
+// Watches notifyFd_ with a uv_poll whose close the environment waits for. Returns 0 or an errno.
+int RouteMtu::StartWatcher(napi_env env) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return EINVAL;
+  box_ = new PollBox;
+  int rc = uv_poll_init(loop, &box_->poll, notifyFd_);
+  if (rc != 0) {
+    delete box_;  // never initialised: libuv does not know it
+    box_ = nullptr;
+    return -rc;
+  }
+  box_->poll.data = box_;
+  box_->owner = this;
+  // An auxiliary watcher: it never keeps the process alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&box_->poll));
+  // Without the hook a worker's teardown would unload the addon before OnPollClosed runs (the crash
+  // this replaces: a synchronous hook called uv_close, and libuv later called into unmapped code).
+  if (napi_add_async_cleanup_hook(env, &RouteMtu::OnEnvCleanup, box_, &box_->hook) != napi_ok) {
+    box_->hook = nullptr;
+    CloseWatcher();
+    return EINVAL;
+  }
+  rc = uv_poll_start(&box_->poll, UV_READABLE, &RouteMtu::OnPoll);
+  if (rc != 0) {
+    CloseWatcher();
+    return -rc;
+  }
+  return 0;
 }
 
 RouteMtu::~RouteMtu() {
+  // Garbage collection or environment teardown. After close() or the cleanup hook this does
+  // nothing; otherwise the watcher's close is started here and the hook still waits for it.
   Shutdown();
-  if (cleanupHookAdded_) {
-    napi_remove_env_cleanup_hook(env_, &RouteMtu::OnCleanup, this);
-    cleanupHookAdded_ = false;
-  }
 }
 
 void RouteMtu::Shutdown() {
   if (!open_) return;
   open_ = false;
-  if (poll_) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  CloseWatcher();
   if (reqFd_ >= 0) close(reqFd_);
   if (notifyFd_ >= 0) close(notifyFd_);
   reqFd_ = notifyFd_ = -1;
   state_ = nullptr;
 }
 
-void RouteMtu::OnCleanup(void* arg) {
-  RouteMtu* r = static_cast<RouteMtu*>(arg);
-  r->cleanupHookAdded_ = false;  // hooks may not be removed while they run
-  r->Shutdown();
+// Stops the watcher and hands the box to libuv; OnPollClosed frees it. At most once per box: box_ is
+// cleared here, and the box forgets its owner, so nothing reaches this object through it afterwards.
+// The socket is closed only after this (uv_poll must stop before its fd goes).
+void RouteMtu::CloseWatcher() {
+  if (!box_) return;
+  box_->owner = nullptr;
+  uv_poll_stop(&box_->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&box_->poll), &RouteMtu::OnPollClosed);
+  box_ = nullptr;
+}
+
+// Environment teardown (process exit, worker exit or terminate()): close like close() does. The
+// environment then waits until the poll handle's close callback removes this hook.
+void RouteMtu::OnEnvCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
+  PollBox* box = static_cast<PollBox*>(arg);
+  if (box->owner) box->owner->Shutdown();  // else a close is already under way
+}
+
+void RouteMtu::OnPollClosed(uv_handle_t* handle) {
+  PollBox* box = static_cast<PollBox*>(handle->data);
+  if (box->hook) napi_remove_async_cleanup_hook(box->hook);
+  delete box;
 }
 
 void RouteMtu::Bump() {
@@ -203,7 +224,8 @@ void RouteMtu::Bump() {
 }
 
 void RouteMtu::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  RouteMtu* r = static_cast<RouteMtu*>(handle->data);
+  RouteMtu* r = static_cast<PollBox*>(handle->data)->owner;
+  if (!r) return;
   if (status < 0) {
     // An error on the socket: say that anything may have changed.
     r->stats_.overruns++;

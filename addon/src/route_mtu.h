@@ -15,6 +15,17 @@
 
 namespace pmtu {
 
+class RouteMtu;
+
+// The poll handle lives apart from the RouteMtu: libuv needs it until its close callback runs, which
+// may be after the object was collected, and the environment must wait for that callback (an async
+// cleanup hook, removed by the callback) so a worker's copy of the addon is not unloaded first.
+struct PollBox {
+  uv_poll_t poll;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  RouteMtu* owner = nullptr;  // null once the RouteMtu shut down
+};
+
 struct Stats {
   double routeRequests = 0;   // RTM_GETROUTE requests sent
   double routeNoMtu = 0;      // answers with neither an mtu metric nor a usable output interface
@@ -52,17 +63,21 @@ class RouteMtu : public Napi::ObjectWrap<RouteMtu> {
   void DrainNotifications();
   void Bump();
 
+  int StartWatcher(napi_env env);
+  // Close path (no JavaScript runs): used by close(), by the env cleanup hook and the destructor.
   void Shutdown();
-  static void OnCleanup(void* arg);
+  void CloseWatcher();
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void OnPollClosed(uv_handle_t* handle);
 
-  napi_env env_;
   bool open_ = false;
-  bool cleanupHookAdded_ = false;
   int reqFd_ = -1;
   int notifyFd_ = -1;
   uint32_t seq_ = 0;
   int timeoutMs_ = 200;
-  uv_poll_t* poll_ = nullptr;
+  // The watcher while it runs; null once its close was started (libuv then owns the box, and
+  // OnPollClosed frees it).
+  PollBox* box_ = nullptr;
 
   // JavaScript-owned generation word: [0] is bumped on every change notification.
   uint32_t* state_ = nullptr;

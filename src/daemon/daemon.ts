@@ -60,6 +60,7 @@ class Daemon {
   private routeGeneration = -1;
   private verdictErrorsSeen = 0;
   private reloading = false;
+  private reloadAgain = false;
   private stopping = false;
   private resolveStopped!: () => void;
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -100,6 +101,8 @@ class Daemon {
     } catch (err) {
       throw queueStartError(err, config.queue);
     }
+    const queue = this.queue;
+    this.metrics.setQueueSocketCounters(() => (queue.isOpen ? queue.stats() : undefined));
     log.info('queue bound', { queue: config.queue, maxLen: config.queueMaxLen, failOpen: config.failOpen, portId: this.queue.portId });
 
     if (config.metrics) {
@@ -127,13 +130,34 @@ class Daemon {
     log.info('started', { rules: this.rules.names, dryRun: config.dryRun, config: config.file });
   }
 
-  /** SIGHUP: parse the file again; swap only a valid configuration, otherwise keep the old rules. */
+  /**
+   * SIGHUP: parse the file again; swap only a valid configuration, otherwise keep the old rules.
+   * A SIGHUP that arrives during a reload runs one more reload after it, so the newest file wins.
+   */
   private async reload(): Promise<void> {
-    if (this.reloading || this.stopping || !this.source) return;
+    if (this.stopping || !this.source) return;
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
     this.reloading = true;
     this.notifier.reloading('reloading configuration');
     try {
-      const result = await loadConfig(this.source);
+      do {
+        this.reloadAgain = false;
+        await this.reloadOnce(this.source);
+      } while (this.reloadAgain && !this.stopping);
+    } finally {
+      this.reloading = false;
+      // After STOPPING=1, systemd must not hear READY=1 again.
+      if (!this.stopping) this.notifier.ready(`queue ${this.config.queue} bound, ${this.rules.count} rules`);
+    }
+  }
+
+  private async reloadOnce(source: ConfigSource): Promise<void> {
+    try {
+      const result = await loadConfig(source);
+      if (this.stopping) return;
       if (!result.ok) {
         this.metrics.countReload('failure');
         this.log.error('reload rejected, the previous configuration stays in force', {
@@ -141,11 +165,18 @@ class Daemon {
         });
         return;
       }
-      const next = result.config;
-      const changed = restartOnlyFields(this.config, next);
+      const changed = restartOnlyFields(this.config, result.config);
       if (changed.length > 0) {
         this.log.warn('reload cannot change these settings without a restart; they keep their old values', { fields: changed });
       }
+      // The queue, its socket and the metrics listener were set up at start: keep what is in force.
+      const next: Config = {
+        ...result.config,
+        queue: this.config.queue,
+        queueMaxLen: this.config.queueMaxLen,
+        failOpen: this.config.failOpen,
+        metrics: this.config.metrics,
+      };
       const rules = compileRules(next);
       resolveInterfaces(rules);
       this.counters.setRules(labelsOf(next));
@@ -158,9 +189,6 @@ class Daemon {
     } catch (err) {
       this.metrics.countReload('failure');
       this.log.error('reload failed, the previous configuration stays in force', { error: String(err) });
-    } finally {
-      this.reloading = false;
-      this.notifier.ready(`queue ${this.config.queue} bound, ${this.rules.count} rules`);
     }
   }
 

@@ -21,6 +21,28 @@ export interface DaemonMetricsOptions {
 
 export type ReloadResult = 'success' | 'failure';
 
+/**
+ * What the daemon's own end of the queue saw (the addon's counters): events the kernel's table does
+ * not show, such as packets it could not deliver to a full socket (they failed open: id gaps).
+ */
+export interface QueueSocketCounters {
+  readonly packets: number;
+  readonly idGaps: number;
+  readonly enobufs: number;
+  readonly recvErrors: number;
+  readonly sendErrors: number;
+  readonly badVerdicts: number;
+}
+
+/** Label values of mssmangler_queue_socket_events_total, in QueueSocketCounters field order. */
+const SOCKET_EVENTS = [
+  ['id-gap', 'idGaps'],
+  ['enobufs', 'enobufs'],
+  ['recv-error', 'recvErrors'],
+  ['send-error', 'sendErrors'],
+  ['bad-verdict', 'badVerdicts'],
+] as const;
+
 const NONCONFORMING_DEFAULT_METRICS = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -39,6 +61,7 @@ export class DaemonMetrics {
   private readonly reloads = { success: 0, failure: 0 };
   private lastReloadOk = 1;
   private lastReloadSuccessSeconds = Date.now() / 1000;
+  private socketCounters: (() => QueueSocketCounters | undefined) | undefined;
 
   constructor(
     readonly counters: PacketCounters,
@@ -61,6 +84,11 @@ export class DaemonMetrics {
   setQueue(queue: number | undefined): void {
     this.queue = queue;
     this.queueRead = undefined;
+  }
+
+  /** Where the daemon's end of the queue keeps its counters (read at scrape time). */
+  setQueueSocketCounters(read: (() => QueueSocketCounters | undefined) | undefined): void {
+    this.socketCounters = read;
   }
 
   /** A SIGHUP reload finished: the new config was swapped in (success) or rejected (failure). */
@@ -180,6 +208,21 @@ export class DaemonMetrics {
         return s === undefined ? [] : [{ labels: { queue: s.queue }, value: pick(s) }];
       });
     return [
+      new CollectedMetric('mssmangler_queue_received_packets_total', 'Packets the daemon received from its queue socket.', 'counter', () => {
+        const s = this.socketCounters?.();
+        return s === undefined || this.queue === undefined ? [] : [{ labels: { queue: this.queue }, value: s.packets }];
+      }),
+      new CollectedMetric(
+        'mssmangler_queue_socket_events_total',
+        'Events on the daemon end of the queue: id-gap (packets the kernel could not deliver to the full socket; with fail-open they passed unchanged), enobufs, recv-error, send-error, bad-verdict.',
+        'counter',
+        () => {
+          const s = this.socketCounters?.();
+          const queue = this.queue;
+          if (s === undefined || queue === undefined) return [];
+          return SOCKET_EVENTS.map(([event, field]) => ({ labels: { queue, event }, value: s[field] }));
+        },
+      ),
       new CollectedMetric(
         'mssmangler_queue_bound',
         "1 when the kernel lists this daemon's queue in /proc/net/netfilter/nfnetlink_queue, 0 when not.",
