@@ -11,28 +11,32 @@ const U32_RANGE = 0x100000000;
 const GOLDEN = 0x9e3779b9;
 
 /** MurmurHash3's 32-bit finalizer (fmix32): every input bit flips each output bit with probability
- * about 1/2. Over a Weyl sequence it is a small, fast, seedable generator; over packet words a hash. */
+ * about 1/2. Over a Weyl sequence it is a small, fast, seedable generator; over packet words a hash.
+ *
+ * Every 32-bit value here is kept as a SIGNED int32 (`| 0`) between functions: V8 keeps those as
+ * small integers, while an unsigned value of 2^31 or more, passed or returned, is boxed in a heap
+ * number (an allocation per packet). `>>> 0` only where a value is compared, never passed on. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 function endpointHash(bytes: Uint8Array, at: number, length: number, port: number, seed: number): number {
-  let h = (seed ^ port) >>> 0;
+  let h = seed ^ port;
   for (let i = 0; i < length; i += 4) {
     const word = (bytes[at + i]! << 24) | (bytes[at + i + 1]! << 16) | (bytes[at + i + 2]! << 8) | bytes[at + i + 3]!;
-    h = fmix32((h ^ word) + GOLDEN);
+    h = fmix32(((h ^ word) + GOLDEN) | 0);
   }
   return h;
 }
 
 /**
- * A 32-bit hash of the flow (addresses and ports, read in place) under `seed`. Symmetric: a SYN and
- * its SYN/ACK, and every retransmission of either, hash alike, so a flow gets one treatment.
+ * A 32-bit hash of the flow (addresses and ports, read in place) under `seed` (an int32), as a signed
+ * int32 (`>>> 0` for the unsigned value). Symmetric: a SYN and its SYN/ACK, and every retransmission
+ * of either, hash alike, so a flow gets one treatment.
  */
 export function flowHash(bytes: Uint8Array, info: PacketInfo, seed: number): number {
   const a = endpointHash(bytes, info.srcAddrOffset, info.addrLength, info.srcPort, seed);
@@ -48,9 +52,10 @@ export class Selector {
   readonly epoch: number;
   private readonly threshold: Float64Array;
   private readonly perFlow: Uint8Array;
-  private readonly seed: Uint32Array;
+  /** Seeds as int32 (see fmix32 on why signed). */
+  private readonly seed: Int32Array;
   /** Weyl-sequence state of each rule's generator. */
-  private readonly state: Uint32Array;
+  private readonly state: Int32Array;
   private readonly every: Float64Array;
   private readonly matches: Float64Array;
   private readonly maxPackets: Float64Array;
@@ -64,8 +69,8 @@ export class Selector {
     this.timed = sel.some((s) => s !== null && (s.after > 0 || s.for !== null));
     this.threshold = Float64Array.from(sel, (s) => (s?.probability == null ? U32_RANGE : s.probability * U32_RANGE));
     this.perFlow = Uint8Array.from(sel, (s) => (s?.perFlow === true ? 1 : 0));
-    this.seed = Uint32Array.from(sel, (s) => s?.seed ?? 0);
-    this.state = Uint32Array.from(sel, (s) => s?.seed ?? 0);
+    this.seed = Int32Array.from(sel, (s) => (s?.seed ?? 0) | 0);
+    this.state = Int32Array.from(sel, (s) => (s?.seed ?? 0) | 0);
     this.every = Float64Array.from(sel, (s) => s?.every ?? 1);
     this.matches = new Float64Array(rules.length);
     this.maxPackets = Float64Array.from(sel, (s) => s?.maxPackets ?? Infinity);
@@ -74,9 +79,9 @@ export class Selector {
     this.untilMs = Float64Array.from(sel, (s) => (s === null || s.for === null ? Infinity : (s.after + s.for) * 1000));
   }
 
-  /** The next number of rule r's generator, uniform in 0..2^32-1. */
+  /** The next number of rule r's generator: 32 uniform bits, as a signed int32. */
   next(r: number): number {
-    const s = (this.state[r]! + GOLDEN) >>> 0;
+    const s = (this.state[r]! + GOLDEN) | 0;
     this.state[r] = s;
     return fmix32(s);
   }
@@ -96,7 +101,7 @@ export class Selector {
     const threshold = this.threshold[r]!;
     if (threshold < U32_RANGE) {
       const x = this.perFlow[r] === 1 ? flowHash(bytes, info, this.seed[r]!) : this.next(r);
-      if (x >= threshold) return false;
+      if (x >>> 0 >= threshold) return false;
     }
     if (this.selected[r]! >= this.maxPackets[r]!) return false;
     this.selected[r]!++;
