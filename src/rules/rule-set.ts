@@ -60,7 +60,7 @@ export class RuleSet {
   private readonly portFrom: Uint16Array;
   private readonly portTo: Uint16Array;
 
-  /** `now`: the clock (performance.now(), ms) selection windows count from: start or reload. */
+  /** `now`: the clock (Date.now(), ms) selection windows count from: start or reload. */
   constructor(config: Config, now = 0) {
     const rules = config.rules;
     const n = rules.length;
@@ -173,7 +173,7 @@ export class RuleSet {
   }
 }
 
-export function compileRules(config: Config, now = performance.now()): RuleSet {
+export function compileRules(config: Config, now = Date.now()): RuleSet {
   return new RuleSet(config, now);
 }
 

@@ -48,7 +48,7 @@ export function flowHash(bytes: Uint8Array, info: PacketInfo, seed: number): num
 export class Selector {
   /** Any rule with a time window: the caller then reads the clock once per batch. */
   readonly timed: boolean;
-  /** Clock value (performance.now(), ms) the windows count from: start or reload. */
+  /** Clock value (Date.now(), ms) the windows count from: start or reload. */
   readonly epoch: number;
   private readonly threshold: Float64Array;
   private readonly perFlow: Uint8Array;
@@ -87,7 +87,7 @@ export class Selector {
   }
 
   /**
-   * Whether rule r acts on this packet, which it matched. `now` is the clock (ms, performance.now())
+   * Whether rule r acts on this packet, which it matched. `now` is the clock (ms, Date.now())
    * when `timed`, else ignored. In order: the window, every Nth match (counted inside the window), the
    * coin (per packet, or per flow), the cap. Only a selected packet counts towards maxPackets.
    */

