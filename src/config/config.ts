@@ -18,7 +18,31 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export type FamilyChoice = 4 | 6 | 'both';
 export type DirectionChoice = 'syn' | 'synack' | 'both';
-export type ActionChoice = 'set' | 'clamp-to-pmtu';
+export type ActionChoice = 'set' | 'clamp-to-pmtu' | FaultChoice;
+/** Fault injection (README "Fault injection"): oversize is set with allowIncrease, the others break
+ * the option itself. */
+export type FaultChoice = 'oversize' | 'strip' | 'zero' | 'duplicate';
+export const ACTIONS = ['set', 'clamp-to-pmtu', 'oversize', 'strip', 'zero', 'duplicate'] as const;
+export const FAULT_ACTIONS: readonly ActionChoice[] = ['oversize', 'strip', 'zero', 'duplicate'];
+
+/** Which of a rule's matches it acts on; the rest are accepted unchanged (outcome not-selected).
+ * Every given condition must hold. Counters, the random sequence and the window restart on reload. */
+export interface Selection {
+  /** Chance per match (or per flow with perFlow), 0 < p <= 1; null: no coin is tossed. */
+  readonly probability: number | null;
+  /** Seeds the per-rule random sequence (and the flow hash): the same seed, the same choices. */
+  readonly seed: number;
+  /** Decide once per flow (addresses and ports, either direction) instead of once per packet. */
+  readonly perFlow: boolean;
+  /** Act on every Nth match (the Nth, 2Nth, ...); 1: every match. */
+  readonly every: number;
+  /** Act on at most this many packets; null: no cap. */
+  readonly maxPackets: number | null;
+  /** Seconds after start or reload before the rule acts. */
+  readonly after: number;
+  /** Seconds, from `after`, that the rule acts; null: for ever. */
+  readonly for: number | null;
+}
 
 export interface Prefix {
   readonly family: 4 | 6;
@@ -57,13 +81,15 @@ export interface Rule {
   readonly name: string;
   readonly match: RuleMatch;
   readonly action: ActionChoice;
-  /** The target for action `set`; 0 for clamp-to-pmtu. */
+  /** The target for `set` and `oversize`, the appended value for `duplicate`; 0 otherwise. */
   readonly mss: number;
   readonly allowIncrease: boolean;
   /** false: never insert; true: kernel behaviour, min(target, 536 / 1220); a number: insert exactly that. */
   readonly insert: boolean | number;
   /** This rule only counts and logs; the global dryRun overrides it to true. */
   readonly dryRun: boolean;
+  /** null: the rule acts on every packet it matches. */
+  readonly select: Selection | null;
 }
 
 export interface MetricsConfig {

@@ -3,6 +3,7 @@
 // the whole file is rejected when anything is wrong, so a reload never half-applies).
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import {
+  ACTIONS,
   DEFAULTS,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -27,13 +28,14 @@ import { RULE_NAME_PATTERN, isInterfaceName, parseListen, parseMark, parsePortRa
 import { applyFlags } from './flag-merge.js';
 import type { ConfigFlags } from './flags.js';
 import { parsePrefix } from './prefix.js';
+import { checkSelection } from './selection.js';
 import type { ConfigResult } from './problem.js';
 
 const TOP_KEYS = ['queue', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'rules'] as const;
 const METRICS_KEYS = ['listen'] as const;
 const LOG_KEYS = ['level', 'format'] as const;
 const PMTU_KEYS = ['floorIpv4', 'floorIpv6'] as const;
-const RULE_KEYS = ['name', 'match', 'action', 'mss', 'allowIncrease', 'insert', 'dryRun'] as const;
+const RULE_KEYS = ['name', 'match', 'action', 'mss', 'allowIncrease', 'insert', 'dryRun', 'select'] as const;
 const MATCH_KEYS = [
   'family',
   'direction',
@@ -215,27 +217,46 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   let action: ActionChoice = 'set';
   if (ruleRaw.action === undefined) {
     checker.report(path, 'has no action; add "action: set" with "mss: N", or "action: clamp-to-pmtu"');
-  } else action = oneOf(ruleRaw, 'action', path, checker, 'set', ['set', 'clamp-to-pmtu'] as const);
+  } else action = oneOf(ruleRaw, 'action', path, checker, 'set', ACTIONS);
 
+  // set and oversize aim for mss, duplicate appends it; clamp-to-pmtu, strip and zero take none.
+  const needsMss = action === 'set' || action === 'oversize' || action === 'duplicate';
   let mss = 0;
-  if (action === 'set') {
+  if (needsMss) {
     if (ruleRaw.mss === undefined) {
-      if (ruleRaw.action === 'set') checker.report(path, 'action set needs "mss: N" (48..65495); add it, or use action clamp-to-pmtu');
+      if (ruleRaw.action === action) {
+        const what = action === 'duplicate' ? 'the value of the second MSS option' : 'the target';
+        checker.report(path, `action ${action} needs "mss: N" (${what}, ${MSS_MIN}..${mssMaxFor(effectiveFamily(match))}); add it`);
+      }
     } else mss = mssValue(ruleRaw.mss, [...path, 'mss'], checker, effectiveFamily(match), 0);
   } else if (ruleRaw.mss !== undefined) {
-    checker.report([...path, 'mss'], 'clamp-to-pmtu computes the MSS from the path MTU; remove mss, or use action: set');
+    const fix =
+      action === 'clamp-to-pmtu'
+        ? 'clamp-to-pmtu computes the MSS from the path MTU; remove mss, or use action: set'
+        : `${action} takes no MSS; remove mss (duplicate appends one, set and oversize write one)`;
+    checker.report([...path, 'mss'], fix);
   }
 
-  const allowIncrease = boolean(ruleRaw, 'allowIncrease', path, checker, false);
+  // oversize is the named shorthand for set with allowIncrease (raise on purpose, README "Fault injection").
+  let allowIncrease = boolean(ruleRaw, 'allowIncrease', path, checker, false);
+  if (action === 'oversize') {
+    if (ruleRaw.allowIncrease === false) checker.report([...path, 'allowIncrease'], 'oversize always raises the MSS; remove allowIncrease, or use action: set');
+    allowIncrease = true;
+  } else if (ruleRaw.allowIncrease !== undefined && action !== 'set' && action !== 'clamp-to-pmtu') {
+    checker.report([...path, 'allowIncrease'], `${action} does not compare MSS values; remove allowIncrease`);
+  }
   let insert: boolean | number = true;
   const insertRaw = ruleRaw.insert;
-  if (typeof insertRaw === 'boolean') insert = insertRaw;
+  if (insertRaw !== undefined && (action === 'strip' || action === 'zero' || action === 'duplicate')) {
+    checker.report([...path, 'insert'], `${action} only breaks an MSS option that is there and never inserts one; remove insert`);
+  } else if (typeof insertRaw === 'boolean') insert = insertRaw;
   else if (typeof insertRaw === 'number') insert = mssValue(insertRaw, [...path, 'insert'], checker, effectiveFamily(match), 0);
   else if (insertRaw !== undefined) {
     checker.report([...path, 'insert'], `${describe(insertRaw)} is not allowed; use true (kernel: min(target, 536/1220)), false, or an MSS ${MSS_MIN}..${mssMaxFor(effectiveFamily(match))}`);
   }
   const dryRun = boolean(ruleRaw, 'dryRun', path, checker, false);
-  return { name, match, action, mss, allowIncrease, insert, dryRun };
+  const select = checkSelection(ruleRaw, path, checker);
+  return { name, match, action, mss, allowIncrease, insert, dryRun, select };
 }
 
 /** The family a rule can actually match: `both` narrowed by prefixes of one family only. Decides the

@@ -1,9 +1,12 @@
 // The packet path: one call per batch from the queue, one pass over its rows. For each packet: parse,
 // match the first rule, find the path MTU for clamp-to-pmtu, rewrite in place (or in a scratch copy
 // for a dry run), write the row's new length, bump plain counters. Nothing here allocates or throws
-// for any packet bytes; logging at debug level builds its fields only when debug is on.
-import { ActionMode, Outcome, PacketInfo, RewriteResult, isChange, parsePacket, rewriteMss } from '../packet/index.js';
+// for any packet bytes; logging at debug level builds its fields only when debug is on. A rule with
+// `select:` asks its selector first; a fault rule (README "Fault injection") keeps the option bytes
+// from before the change and logs each injected fault at info, which allocates for that line only.
+import { ActionMode, Direction, Outcome, PacketInfo, RewriteResult, isChange, parsePacket, rewriteMss } from '../packet/index.js';
 import { IPV4_CLAMP_OVERHEAD, IPV6_CLAMP_OVERHEAD } from '../packet/rewrite.js';
+import { TCP_MIN_HEADER_LENGTH } from '../packet/tcp.js';
 import { Row, STRIDE, TAILROOM, PacketFlag } from '../queue/binding.js';
 import type { QueueBatch } from '../queue/queue.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -31,6 +34,8 @@ export interface MssFloor {
 
 /** The largest packet a queue hands over, plus room to grow it: the dry-run scratch copy. */
 const SCRATCH_BYTES = 0x10000 + TAILROOM;
+/** The TCP option area at most (60-byte header minus the fixed 20). */
+const MAX_OPTIONS_BYTES = 40;
 
 export class PacketHandler {
   private rules: RuleSet;
@@ -38,6 +43,11 @@ export class PacketHandler {
   private readonly scratchInfo = new PacketInfo();
   private readonly result = new RewriteResult();
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  /** A fault rule's TCP option area before the change, for the fault log line. */
+  private readonly optionsBefore = new Uint8Array(MAX_OPTIONS_BYTES);
+  private optionsBeforeLength = 0;
+  /** The clock for selection windows, read once per batch and only when a rule has a window. */
+  private now = 0;
 
   constructor(
     rules: RuleSet,
@@ -60,6 +70,10 @@ export class PacketHandler {
     const { bytes, table, count } = batch;
     this.counters.observeBatch(count);
     this.pmtu.beginBatch();
+    // Date.now, not performance.now: on Node 20 performance.now (a JavaScript wrapper over an internal
+    // clock) was seen allocating in some runs of test/fault/allocation.test.ts; Date.now never was.
+    // A wall-clock step moves a window, which a lab can live with.
+    if (this.rules.selector.timed) this.now = Date.now();
     for (let i = 0; i < count; i++) {
       this.handleRow(bytes, table, i * STRIDE);
     }
@@ -89,7 +103,13 @@ export class PacketHandler {
       counters.countOutcome(counters.noRule, Outcome.NoRuleMatched);
       return;
     }
+    if (rules.selective[rule] === 1 && !rules.selector.select(rule, bytes, info, this.now)) {
+      counters.countOutcome(rule, Outcome.NotSelected);
+      return;
+    }
     const action = rules.actions[rule]!;
+    const fault = rules.faults[rule] === 1;
+    if (fault) this.keepOptions(bytes, info);
     const pathMtu = action.mode === ActionMode.ClampToPmtu ? this.pathMtu(bytes, info, table, row, outIfIndex) : 0;
 
     const result = this.result;
@@ -108,11 +128,46 @@ export class PacketHandler {
     // The histograms hold every MSS a rule saw and sent, left alone (already at or below) included:
     // README "## Metrics", "MSS as received" / "as sent".
     if (isChange(outcome)) {
-      counters.observeMss(rule, result.oldMss, result.newMss);
-      if (this.log.isDebugEnabled) this.logChange(rule, outcome, bytes, info);
+      // A stripped option leaves no MSS to observe (the peer assumes its default).
+      if (result.newMss >= 0) counters.observeMss(rule, result.oldMss, result.newMss);
+      if (fault) {
+        // A dry run's would-be bytes are in the scratch copy.
+        const dry = rules.dryRun[rule] === 1;
+        if (this.log.isInfoEnabled) this.logFault(rule, outcome, dry ? this.scratch : bytes, dry ? this.scratchInfo : info);
+      } else if (this.log.isDebugEnabled) this.logChange(rule, outcome, bytes, info);
     } else if (outcome === Outcome.AlreadyAtOrBelow) {
       counters.observeMss(rule, result.oldMss, result.newMss);
     }
+  }
+
+  private keepOptions(bytes: Uint8Array, info: PacketInfo): void {
+    const from = info.l4Offset + TCP_MIN_HEADER_LENGTH;
+    const n = info.tcpHeaderLength - TCP_MIN_HEADER_LENGTH;
+    const kept = this.optionsBefore;
+    for (let k = 0; k < n; k++) kept[k] = bytes[from + k]!;
+    this.optionsBeforeLength = n;
+  }
+
+  /** One info line per injected fault: enough to find the packet in a capture (flow, option bytes
+   * before and after as hex) and the rule that did it. */
+  private logFault(rule: number, outcome: number, bytes: Uint8Array, info: PacketInfo): void {
+    const result = this.result;
+    const rules = this.rules;
+    const from = info.l4Offset + TCP_MIN_HEADER_LENGTH;
+    this.log.info('fault injected', {
+      event: 'fault',
+      rule: rules.names[rule],
+      mode: rules.actionNames[rule],
+      outcome: outcomeNames[outcome],
+      dryRun: rules.dryRun[rule] === 1,
+      family: info.family,
+      flow: flowText(bytes, info),
+      direction: info.direction === Direction.SynAck ? 'synack' : 'syn',
+      oldMss: result.oldMss,
+      newMss: result.newMss,
+      optionsBefore: Buffer.from(this.optionsBefore.buffer, 0, this.optionsBeforeLength).toString('hex'),
+      optionsAfter: Buffer.from(bytes.buffer, bytes.byteOffset + from, info.tcpHeaderLength - TCP_MIN_HEADER_LENGTH).toString('hex'),
+    });
   }
 
   /**

@@ -55,7 +55,8 @@ export class RuleSummary {
       for (let o = 0; o < OUTCOME_COUNT; o++) total += row[o]! - snap.counts[o]!;
       if (total === 0) continue;
       const delta = (o: number): number => row[o]! - snap!.counts[o]!;
-      const modified = delta(Outcome.Modified);
+      // Injected faults (strip, zero, duplicate) are changes too.
+      const modified = delta(Outcome.Modified) + delta(Outcome.Stripped) + delta(Outcome.Zeroed) + delta(Outcome.Duplicated);
       const inserted = delta(Outcome.Inserted);
       const atOrBelow = delta(Outcome.AlreadyAtOrBelow);
       const other = total - modified - inserted - atOrBelow;

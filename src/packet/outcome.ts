@@ -40,6 +40,15 @@ export const Outcome = {
   NoRuleMatched: 21,
   /** Daemon: the handler threw; the batch was accepted unchanged. */
   HandlerError: 22,
+  /** strip: every MSS option overwritten with NOPs (the peer assumes the default, RFC 9293 3.7.1). */
+  Stripped: 23,
+  /** zero: every MSS option set to 0. */
+  Zeroed: 24,
+  /** duplicate: a second MSS option appended after the last one (a Linux receiver uses the last). */
+  Duplicated: 25,
+  /** Daemon: the rule matched but its selection (probability, every, perFlow, maxPackets, window)
+   * passed over this packet; accepted unchanged. */
+  NotSelected: 26,
 } as const;
 
 export type OutcomeCode = (typeof Outcome)[keyof typeof Outcome];
@@ -69,10 +78,14 @@ export const outcomeNames: readonly string[] = [
   'truncated',
   'no-rule-matched',
   'handler-error',
+  'stripped',
+  'zeroed',
+  'duplicated',
+  'not-selected',
 ];
 
 export const OUTCOME_COUNT = outcomeNames.length;
 
 export function isChange(outcome: number): boolean {
-  return outcome === Outcome.Modified || outcome === Outcome.Inserted;
+  return outcome === Outcome.Modified || outcome === Outcome.Inserted || (outcome >= Outcome.Stripped && outcome <= Outcome.Duplicated);
 }

@@ -4,6 +4,8 @@
 import * as actionModule from './action.js';
 import * as bytesModule from './bytes.js';
 import * as checksumModule from './checksum.js';
+import * as datagramLengthModule from './datagram-length.js';
+import * as faultModule from './fault.js';
 import * as ipv4Module from './ipv4.js';
 import * as ipv6Module from './ipv6.js';
 import * as outcomeModule from './outcome.js';
@@ -18,9 +20,11 @@ import type { OutcomeCode } from './outcome.js';
 // on Node 20: about 15% of parsePacket.
 const { ActionMode, InsertMode } = actionModule;
 const { readU16, writeU16 } = bytesModule;
-const { checksumReplace16, checksumReplace16AtOdd, checksumReplace32, headerChecksumReplace16 } = checksumModule;
-const { IPV4_MIN_HEADER_LENGTH, IPV4_VERSION, Ipv4Field } = ipv4Module;
-const { IPV6_HEADER_LENGTH, Ipv6Field } = ipv6Module;
+const { checksumReplace16, checksumReplace16AtOdd, checksumReplace32 } = checksumModule;
+const { MAX_IP_LENGTH_FIELD, growIpLength } = datagramLengthModule;
+const { injectFault } = faultModule;
+const { IPV4_MIN_HEADER_LENGTH, IPV4_VERSION } = ipv4Module;
+const { IPV6_HEADER_LENGTH } = ipv6Module;
 const { Outcome } = outcomeModule;
 const { TCP_DATA_OFFSET_UNIT, TCP_DATA_OFFSET_SHIFT, TCP_MAX_HEADER_LENGTH, TCP_MIN_HEADER_LENGTH, TcpField } = tcpModule;
 const { MALFORMED_OPTION, MSS_OPTION_HEAD, MSS_OPTION_LENGTH, TcpOptionField, nextMssOption } = tcpOptionsModule;
@@ -48,7 +52,6 @@ export const IPV6_CLAMP_OVERHEAD = IPV6_HEADER_LENGTH + TCP_MIN_HEADER_LENGTH;
 export const IPV4_DEFAULT_MSS = 536;
 export const IPV6_DEFAULT_MSS = 1220;
 export const MAX_MSS = 0xffff;
-const MAX_IP_LENGTH_FIELD = 0xffff;
 
 /**
  * The MSS the rule aims for, or -1 when ActionMode.ClampToPmtu has no usable path MTU (at or below the
@@ -114,6 +117,7 @@ function rewrite(
   result: RewriteResult,
 ): OutcomeCode {
   if ((info.direction & action.directions) === 0) return Outcome.DirectionNotSelected;
+  if (action.mode >= ActionMode.Strip) return injectFault(bytes, info, action, tailroom, result);
   const target = mssTarget(info, action, pathMtu);
   if (target < 0) return Outcome.PathMtuInvalid;
 
@@ -223,18 +227,7 @@ function insertMssOption(bytes: Uint8Array, info: PacketInfo, value: number): vo
   check = checksumReplace16(check, offsetWord, grownOffsetWord);
   writeU16(bytes, l4 + TcpField.CHECKSUM, check);
 
-  // tcpmss_tg4: total length and the header checksum (csum_replace2); tcpmss_tg6: payload length only.
-  const start = info.start;
-  if (info.family === IPV4_VERSION) {
-    const lengthOffset = start + Ipv4Field.TOTAL_LENGTH;
-    const totalLength = readU16(bytes, lengthOffset);
-    writeU16(bytes, lengthOffset, totalLength + MSS_OPTION_LENGTH);
-    const checkOffset = start + Ipv4Field.CHECKSUM;
-    writeU16(bytes, checkOffset, headerChecksumReplace16(readU16(bytes, checkOffset), totalLength, totalLength + MSS_OPTION_LENGTH));
-  } else {
-    const lengthOffset = start + Ipv6Field.PAYLOAD_LENGTH;
-    writeU16(bytes, lengthOffset, readU16(bytes, lengthOffset) + MSS_OPTION_LENGTH);
-  }
+  growIpLength(bytes, info, MSS_OPTION_LENGTH);
 
   info.ipEnd = ipEnd + MSS_OPTION_LENGTH;
   info.tcpHeaderLength += MSS_OPTION_LENGTH;

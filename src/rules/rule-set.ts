@@ -4,7 +4,8 @@
 import { ActionMode, InsertMode, type MssAction } from '../packet/action.js';
 import { Direction, type DirectionMask } from '../packet/direction.js';
 import type { PacketInfo } from '../packet/packet-info.js';
-import type { Config, DirectionChoice, FamilyChoice, PortRange, Prefix, Rule } from '../config/config.js';
+import { FAULT_ACTIONS, type ActionChoice, type Config, type DirectionChoice, type FamilyChoice, type PortRange, type Prefix, type Rule } from '../config/config.js';
+import { Selector } from './selector.js';
 
 /** inIfIndex/outIfIndex table values besides a real ifindex (> 0). */
 export const IFINDEX_ANY = -1;
@@ -24,6 +25,13 @@ export class RuleSet {
   /** Indexed by rule: 1 when the rule (or the whole config) is a dry run. */
   readonly dryRun: Uint8Array;
   readonly names: readonly string[];
+  /** Indexed by rule: the config's action name (the `action` metric label, the fault log's mode). */
+  readonly actionNames: readonly ActionChoice[];
+  /** Indexed by rule: 1 for a fault action (oversize, strip, zero, duplicate): logged at info. */
+  readonly faults: Uint8Array;
+  /** Indexed by rule: 1 when the rule has `select:`; the handler then asks `selector`. */
+  readonly selective: Uint8Array;
+  readonly selector: Selector;
   /** Indexed by rule: the interface names, for resolveInterfaces. */
   readonly inInterfaceNames: readonly (string | null)[];
   readonly outInterfaceNames: readonly (string | null)[];
@@ -52,13 +60,18 @@ export class RuleSet {
   private readonly portFrom: Uint16Array;
   private readonly portTo: Uint16Array;
 
-  constructor(config: Config) {
+  /** `now`: the clock (Date.now(), ms) selection windows count from: start or reload. */
+  constructor(config: Config, now = 0) {
     const rules = config.rules;
     const n = rules.length;
     this.count = n;
     this.rules = rules;
     this.names = rules.map((r) => r.name);
     this.actions = Object.freeze(rules.map(compileAction));
+    this.actionNames = rules.map((r) => r.action);
+    this.faults = Uint8Array.from(rules, (r) => (FAULT_ACTIONS.includes(r.action) ? 1 : 0));
+    this.selective = Uint8Array.from(rules, (r) => (r.select === null ? 0 : 1));
+    this.selector = new Selector(rules, now);
     this.dryRun = Uint8Array.from(rules, (r) => (r.dryRun || config.dryRun ? 1 : 0));
     this.inInterfaceNames = rules.map((r) => r.match.inInterface);
     this.outInterfaceNames = rules.map((r) => r.match.outInterface);
@@ -160,8 +173,8 @@ export class RuleSet {
   }
 }
 
-export function compileRules(config: Config): RuleSet {
-  return new RuleSet(config);
+export function compileRules(config: Config, now = Date.now()): RuleSet {
+  return new RuleSet(config, now);
 }
 
 function familyBits(family: FamilyChoice): number {
@@ -175,11 +188,28 @@ export function directionMask(direction: DirectionChoice): DirectionMask {
 /** The packet core's view of a rule. Directions repeat the match so rewriteMss agrees with the matcher. */
 export function compileAction(rule: Rule): MssAction {
   return Object.freeze({
-    mode: rule.action === 'set' ? ActionMode.Set : ActionMode.ClampToPmtu,
+    mode: actionMode(rule.action),
     mss: rule.mss,
-    allowIncrease: rule.allowIncrease,
+    // oversize is set with allowIncrease (the config layer forces it on; this keeps it so for any Rule).
+    allowIncrease: rule.allowIncrease || rule.action === 'oversize',
     directions: directionMask(rule.match.direction),
     insertMode: rule.insert === false ? InsertMode.Off : rule.insert === true ? InsertMode.Kernel : InsertMode.Value,
     insertMss: typeof rule.insert === 'number' ? rule.insert : 0,
   });
+}
+
+function actionMode(action: ActionChoice): MssAction['mode'] {
+  switch (action) {
+    case 'set':
+    case 'oversize':
+      return ActionMode.Set;
+    case 'clamp-to-pmtu':
+      return ActionMode.ClampToPmtu;
+    case 'strip':
+      return ActionMode.Strip;
+    case 'zero':
+      return ActionMode.Zero;
+    case 'duplicate':
+      return ActionMode.Duplicate;
+  }
 }

@@ -60,7 +60,7 @@ test('cli: check-config lists every problem, one line each, and exits 2', () => 
     `${bad}:1: queue: 70000 is out of range for a queue number; use 0..65535`,
     `${bad}:5: rules[0].mss: 30 is below 48: Linux peers raise any MSS below 48 (net.ipv4.tcp_min_snd_mss), so it would be ignored; use 48..65495`,
     `${bad}:6: rules[1].name: "a" is already the name of rules[0]; rule names label metrics and logs, so make them unique`,
-    `${bad}:7: rules[1].action: "clamp" is not allowed; use one of set, clamp-to-pmtu`,
+    `${bad}:7: rules[1].action: "clamp" is not allowed; use one of set, clamp-to-pmtu, oversize, strip, zero, duplicate`,
   ]);
 });
 

@@ -177,6 +177,7 @@ test('config: a minimal file gets every default', () => {
         allowIncrease: false,
         insert: true,
         dryRun: false,
+        select: null,
       },
     ],
   });

@@ -274,3 +274,73 @@ test('random bytes never throw, at any claimed length', () => {
     { seed: SEED + 3, numRuns: RUNS * 2 },
   );
 });
+
+// Fault modes (strip, zero, duplicate): after every reported change the checksums moved with the bytes
+// (valid stays valid), lengths agree, and each mode did exactly its one thing.
+const faultAction: fc.Arbitrary<MssAction> = fc.record({
+  mode: fc.constantFrom(ActionMode.Strip, ActionMode.Zero, ActionMode.Duplicate),
+  mss: mssValue,
+  allowIncrease: fc.boolean(),
+  directions: fc.constantFrom(1 as const, 2 as const, 3 as const, 3 as const),
+  insertMode: fc.constantFrom(InsertMode.Off, InsertMode.Kernel),
+  insertMss: mssValue,
+});
+
+function checkFault(packet: Uint8Array, start: number, fill: number, act: MssAction, tailroom: number): boolean {
+  const batch = new Uint8Array(start + packet.length + tailroom + 16).fill(fill);
+  batch.set(packet, start);
+  const before = batch.slice();
+  const info = new PacketInfo();
+  if (parsePacket(batch, start, packet.length, info) !== Outcome.Parsed) return false;
+  const oldEnd = info.ipEnd;
+  const l4 = info.l4Offset;
+  const tcpResidual = tcpChecksumResidual(batch, info);
+  const ipResidual = info.family === 4 ? ipv4HeaderResidual(batch, start) : 0;
+  const oldMss = mssValues(batch, info);
+  const result = new RewriteResult();
+  const outcome = rewriteMss(batch, info, act, 0, tailroom, result);
+  assert.ok(outcome > Outcome.Parsed && outcome < OUTCOME_COUNT);
+  if (!isChange(outcome)) {
+    assert.deepEqual(batch, before, `unchanged on ${outcome}`);
+    return false;
+  }
+  const grew = outcome === Outcome.Duplicated ? MSS_OPTION_LENGTH : 0;
+  assert.equal(result.length, oldEnd - start + grew);
+  const after = new PacketInfo();
+  assert.equal(parsePacket(batch, start, result.length, after), Outcome.Parsed);
+  assert.deepEqual({ ...after }, { ...info }, 'info kept describing the packet');
+  assert.equal(tcpChecksumResidual(batch, after) % 0xffff, tcpResidual % 0xffff, 'TCP checksum');
+  if (tcpResidual === 0xffff) assert.equal(tcpChecksumResidual(batch, after), 0xffff, 'a valid TCP checksum stays valid');
+  if (info.family === 4) {
+    assert.equal(ipv4HeaderResidual(batch, start) % 0xffff, ipResidual % 0xffff, 'IPv4 header checksum');
+    assert.equal(readU16(batch, start + Ipv4Field.TOTAL_LENGTH), result.length);
+  }
+  const newMss = mssValues(batch, after);
+  if (outcome === Outcome.Stripped) {
+    assert.equal(act.mode, ActionMode.Strip);
+    assert.deepEqual(newMss, []);
+    for (let i = 0; i < batch.length; i++) {
+      if (batch[i] === before[i]) continue;
+      assert.ok(i === l4 + TcpField.CHECKSUM || i === l4 + TcpField.CHECKSUM + 1 || batch[i] === NOP, `byte ${i - start} changed to ${batch[i]}`);
+    }
+  } else if (outcome === Outcome.Zeroed) {
+    assert.equal(act.mode, ActionMode.Zero);
+    assert.deepEqual(newMss, oldMss.map(() => 0));
+  } else {
+    assert.equal(act.mode, ActionMode.Duplicate);
+    assert.deepEqual(newMss, [...oldMss, act.mss]);
+    assert.deepEqual(batch.subarray(start + result.length), before.subarray(oldEnd + MSS_OPTION_LENGTH), 'nothing past the 4 bytes of tailroom');
+  }
+  return true;
+}
+
+test('fault modes: random and mutated packets, checksums verify after every change', () => {
+  let changes = 0;
+  fc.assert(
+    fc.property(fc.oneof(wellFormed, mutated), fc.integer({ min: 0, max: 9 }), byte, faultAction, fc.integer({ min: 0, max: 8 }), (packet, start, fill, act, tailroom) => {
+      if (checkFault(packet, start, fill, act, tailroom)) changes++;
+    }),
+    { seed: SEED + 7, numRuns: RUNS },
+  );
+  assert.ok(changes > RUNS / 10, `only ${changes} changes`);
+});
