@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
+import { parseQueueStats } from '../../src/metrics/queue-stats.js';
 import { buildNlShim, events, queueSyns, sleep, startConsumer, syngen } from './queue-lab.js';
 
 const ENOENT = 2;
@@ -22,7 +23,13 @@ test('an error for the verdict of packet N is not taken for the acknowledgement 
   });
   assert.equal(consumer.first['event'], 'ready', JSON.stringify(consumer.first));
   await syngen(lab, { family: 4, count: 1, dport: 83 });
-  await sleep(200);
+  // Packet 2 must come in a batch of its own: wait until packet 1 had its verdict.
+  for (let i = 0; i < 50; i++) {
+    await sleep(50);
+    const { stdout } = await lab.exec('router', 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+    const q = parseQueueStats(stdout).find((s) => s.queue === 24);
+    if (q && q.idSequence === 1 && q.waiting === 0) break;
+  }
   await syngen(lab, { family: 4, count: 1, dport: 83, sportBase: 20000 });
   const done = await consumer.process.exited;
   assert.equal(done.code, 0, done.stderr);
