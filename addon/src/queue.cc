@@ -29,6 +29,10 @@ constexpr uint32_t kMaxSlots = 256;
 // Verdict bytes per sendmsg before flushing (several sendmsg only for batches of large modified packets).
 constexpr size_t kSendChunk = 256 * 1024;
 constexpr int kAckTimeoutMs = 2000;
+// How long a failed verdict sendmsg waits for the socket to become writable before its one retry.
+constexpr int kRetryPollMs = 5;
+// A verdict without payload (also a VERDICT_BATCH).
+constexpr uint32_t kPlainVerdictMsg = kNfHeaderLen + NLA_HDRLEN + NLA_ALIGN(sizeof(nfqnl_msg_verdict_hdr));
 
 uint32_t AlignUp(uint32_t n, uint32_t a) { return (n + a - 1) & ~(a - 1); }
 
@@ -48,6 +52,27 @@ bool OptBool(Napi::Object o, const char* key, bool dflt) {
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
 }
 
+// The shortest new length the kernel accepts for a packet: nfqnl_mangle refuses (-EINVAL) to shrink
+// a packet below its transport header offset, and nfqnl_recv_verdict then drops the packet without an
+// error message. IPv4: the IHL. IPv6: 40 when the next header is a transport (ip6_rcv_core sets the
+// transport offset there); with extension headers the offset may be further on, so no shrinking at all.
+// Anything else: no new length at all. Read from the packet as received, before the handler ran.
+uint32_t MinNewLength(const uint8_t* p, uint32_t len) {
+  constexpr uint32_t kNever = 0xffffffffu;
+  if (len < 1) return kNever;
+  uint32_t version = p[0] >> 4;
+  if (version == 4) {
+    uint32_t ihl = (p[0] & 0x0fu) * 4;
+    return len >= 20 && ihl >= 20 ? ihl : kNever;
+  }
+  if (version == 6 && len >= 40) {
+    uint8_t next = p[6];
+    return next == IPPROTO_TCP || next == IPPROTO_UDP || next == IPPROTO_ICMPV6 ? 40 : len;
+  }
+  return kNever;
+}
+
+// Batch-size histogram bucket: floor(log2 n), the last bucket (11) holding [2048, inf).
 uint32_t HistBucket(uint32_t n) {
   uint32_t b = 0;
   while (n > 1 && b < 11) {
@@ -115,6 +140,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   offs_.reset(new uint32_t[tableRows_]);
   lens_.reset(new uint32_t[tableRows_]);
   locked_.reset(new uint8_t[tableRows_]);
+  minLens_.reset(new uint32_t[tableRows_]);
   // Not touched up front: only the pages the kernel writes become resident.
   scratch_.reset(new uint8_t[static_cast<size_t>(nslots_) * kSlotStride]);
   msgs_.reset(new mmsghdr[nslots_]);
@@ -126,7 +152,8 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
     msgs_[i].msg_hdr.msg_iov = &iovs_[i];
     msgs_[i].msg_hdr.msg_iovlen = 1;
   }
-  sendCap_ = kSendChunk + kMaxVerdictMsg;
+  // A chunk may start with a release message (StartChunk) before its largest verdict.
+  sendCap_ = kSendChunk + kPlainVerdictMsg + kMaxVerdictMsg;
   sendBuf_.reset(new uint8_t[sendCap_]);
   out_ = MsgWriter(sendBuf_.get(), sendCap_);
 
@@ -227,10 +254,12 @@ bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcv
   sendLimit_ = std::min(kSendChunk, limit);
   if (sendLimit_ < kMaxVerdictMsg) sendLimit_ = kMaxVerdictMsg;
 
-  int err = SendConfigAndWait(true, false, maxLen, true, failOpen, kAckTimeoutMs);
+  uint32_t raced = 0;
+  int err = Bind(maxLen, failOpen, &raced);
+  stats_.startupAccepted += raced;
   if (err == 0) {
     // Packets that raced the acknowledgement go through unchanged rather than wait for a handler.
-    if (stats_.startupAccepted > 0 && haveId_) {
+    if (raced > 0 && haveId_) {
       out_.Reset();
       out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
       SendAll(out_.Data(), out_.Len());
@@ -276,36 +305,69 @@ int Queue::SendAll(const uint8_t* data, size_t len) {
 }
 
 // One config message does everything the kernel allows in one (nfqnl_recv_config): bind, copy mode,
-// queue length, flags. Copying the whole packet (range 0xffff, clipped by the kernel to
-// NFQNL_MAX_COPY_RANGE); GSO off so the kernel segments and completes checksums before we see the packet.
-int Queue::SendConfigAndWait(bool bindCmd, bool unbindCmd, uint32_t maxLen, bool setFlags, bool failOpen,
-                             int timeoutMs) {
+// queue length, flags. Packet messages that arrive before the answer are noted (NoteInFlight) and
+// counted in *noted, for the caller to accept.
+int Queue::Configure(const ConfigRequest& r, uint32_t* noted) {
   alignas(8) uint8_t msg[256];
   MsgWriter w(msg, sizeof msg);
   uint32_t seq = ++seq_;
-  size_t start = w.Begin(QueueMsgType(NFQNL_MSG_CONFIG), NLM_F_ACK, seq, queueNum_);
-  if (bindCmd || unbindCmd) {
+  uint16_t type = QueueMsgType(NFQNL_MSG_CONFIG);
+  size_t start = w.Begin(type, NLM_F_ACK, seq, queueNum_);
+  if (r.command) {
     nfqnl_msg_config_cmd cmd;
     std::memset(&cmd, 0, sizeof cmd);
-    cmd.command = bindCmd ? NFQNL_CFG_CMD_BIND : NFQNL_CFG_CMD_UNBIND;
+    cmd.command = r.command;
     cmd.pf = htons(AF_UNSPEC);
     w.Attr(NFQA_CFG_CMD, &cmd, sizeof cmd);
   }
-  if (bindCmd) {
+  if (r.copyParams) {
     nfqnl_msg_config_params params;
     params.copy_range = htonl(0xffff);
     params.copy_mode = NFQNL_COPY_PACKET;
     w.Attr(NFQA_CFG_PARAMS, &params, sizeof params);
   }
-  if (!unbindCmd) w.AttrBe32(NFQA_CFG_QUEUE_MAXLEN, maxLen);
-  if (setFlags) {
+  if (r.setMaxLen) w.AttrBe32(NFQA_CFG_QUEUE_MAXLEN, r.maxLen);
+  if (r.setFlags) {
     w.AttrBe32(NFQA_CFG_MASK, NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_GSO);
-    w.AttrBe32(NFQA_CFG_FLAGS, failOpen ? NFQA_CFG_F_FAIL_OPEN : 0);
+    w.AttrBe32(NFQA_CFG_FLAGS, r.failOpen ? NFQA_CFG_F_FAIL_OPEN : 0);
   }
   w.End(start);
   int err = SendAll(msg, w.Len());
   if (err) return err;
-  return WaitAck(seq, timeoutMs, true);
+  return WaitAck(seq, type, kAckTimeoutMs, noted);
+}
+
+// Bind, copy whole packets (range 0xffff, clipped by the kernel to NFQNL_MAX_COPY_RANGE), queue
+// length, fail-open as asked; GSO off so the kernel segments and completes checksums before we see
+// the packet; no conntrack info.
+int Queue::Bind(uint32_t maxLen, bool failOpen, uint32_t* noted) {
+  ConfigRequest r;
+  r.command = NFQNL_CFG_CMD_BIND;
+  r.copyParams = true;
+  r.setMaxLen = true;
+  r.maxLen = maxLen;
+  r.setFlags = true;
+  r.failOpen = failOpen;
+  return Configure(r, noted);
+}
+
+// First step of close(): no new packet enters the queue. Queue length 0 makes every new packet find
+// the queue full, and fail-open (set in the same message, whatever the queue was opened with) makes
+// the kernel accept it rather than count it in queue_dropped and drop it (__nfqnl_enqueue_packet).
+// After the unbind the rules decide again (--queue-bypass accepts, otherwise the kernel drops).
+int Queue::StopQueueing(uint32_t* noted) {
+  ConfigRequest r;
+  r.setMaxLen = true;
+  r.maxLen = 0;
+  r.setFlags = true;
+  r.failOpen = true;
+  return Configure(r, noted);
+}
+
+int Queue::Unbind(uint32_t* noted) {
+  ConfigRequest r;
+  r.command = NFQNL_CFG_CMD_UNBIND;
+  return Configure(r, noted);
 }
 
 int Queue::ProbePermission() {
@@ -313,23 +375,33 @@ int Queue::ProbePermission() {
   MsgWriter w(msg, sizeof msg);
   uint32_t seq = ++seq_;
   // NFQNL_MSG_PACKET is kernel-to-user only: nfnetlink checks CAP_NET_ADMIN before it answers ENOTSUPP.
-  w.End(w.Begin(QueueMsgType(NFQNL_MSG_PACKET), NLM_F_ACK, seq, queueNum_));
+  uint16_t type = QueueMsgType(NFQNL_MSG_PACKET);
+  w.End(w.Begin(type, NLM_F_ACK, seq, queueNum_));
   int err = SendAll(msg, w.Len());
   if (err) return err;
-  return WaitAck(seq, kAckTimeoutMs, true);
+  return WaitAck(seq, type, kAckTimeoutMs, nullptr);
 }
 
-// Waits for the acknowledgement of `seq`, reading into receive slot 0. Packet messages that arrive
-// meanwhile are noted (lastId_) so the caller can accept them; verdict errors are counted.
-int Queue::WaitAck(uint32_t seq, int timeoutMs, bool acceptPackets) {
+// Waits for the answer to our message `seq` of `type`, reading into receive slot 0. Verdicts use the
+// packet id as sequence number, so a late error for a verdict can carry the same number: only an error
+// that echoes our message type is the answer. Everything else is noted (NoteInFlight).
+int Queue::WaitAck(uint32_t seq, uint16_t type, int timeoutMs, uint32_t* noted) {
   uint8_t* slot = scratch_.get();
   int left = timeoutMs;
+  uint32_t packets = 0;
+  int result = 0;
   for (;;) {
     ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN) return -errno;
-      if (left <= 0) return -ETIMEDOUT;
+      if (errno != EAGAIN) {
+        result = -errno;
+        break;
+      }
+      if (left <= 0) {
+        result = -ETIMEDOUT;
+        break;
+      }
       pollfd pfd{fd_, POLLIN, 0};
       int step = std::min(left, 100);
       poll(&pfd, 1, step);
@@ -337,25 +409,38 @@ int Queue::WaitAck(uint32_t seq, int timeoutMs, bool acceptPackets) {
       continue;
     }
     uint32_t len = static_cast<uint32_t>(n);
+    bool answered = false;
     for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
          nlh = NLMSG_NEXT(nlh, len)) {
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
+      if (!answered && nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
         const nlmsgerr* e = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
-        if (e->msg.nlmsg_seq == seq) return e->error;
-        NoteError(nlh);
-      } else if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen) {
-        PacketView v;
-        if (ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v) && acceptPackets) {
-          lastId_ = v.id;
-          haveId_ = true;
-          stats_.startupAccepted++;
+        if (e->msg.nlmsg_seq == seq && e->msg.nlmsg_type == type) {
+          result = e->error;
+          answered = true;
+          continue;
         }
-      } else {
-        stats_.otherMessages++;
       }
+      packets += NoteInFlight(nlh);
     }
+    if (answered) break;
   }
+  if (noted) *noted += packets;
+  return result;
+}
+
+// A message read outside the batch path (while waiting for an answer, or by close()): a packet's id
+// is noted so one VERDICT_BATCH can accept it with everything before it (returns 1); errors count.
+uint32_t Queue::NoteInFlight(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET)) {
+    PacketView v;
+    if (nlh->nlmsg_len < kNfHeaderLen || !ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) return 0;
+    lastId_ = v.id;
+    haveId_ = true;
+    return 1;
+  }
+  if (nlh->nlmsg_type == NLMSG_ERROR) NoteError(nlh);
+  else stats_.otherMessages++;
+  return 0;
 }
 
 void Queue::NoteError(const nlmsghdr* nlh) {
@@ -450,14 +535,23 @@ uint32_t Queue::FillBatch(bool allowRecv) {
       PacketView v;
       if (ReadPacket(reinterpret_cast<const uint8_t*>(nlh), have, v)) {
         uint32_t plen = v.payload ? v.payloadLen : 0;
-        if (off + plen + kTailroom > bufLen_) break;  // next batch; the message stays pending
+        // The packet's length in the kernel: NFQA_CAP_LEN when the kernel copied less, the payload
+        // attribute's own length when our receive slot cut it.
+        uint32_t origLen = std::max(plen, std::max(v.capLen, v.payloadDeclared));
+        bool trunc = origLen > plen;
+        if (off + plen + kTailroom > bufLen_) {
+          if (count > 0) break;  // next batch; the message stays pending
+          // Not even an empty buffer holds it (the constructor's minimum rules this out): hand over
+          // what fits, as a truncated copy, rather than stall on this message for ever.
+          plen = static_cast<uint32_t>(bufLen_ - kTailroom);
+          trunc = true;
+        }
         if (plen) std::memcpy(buf_ + off, v.payload, plen);
-        bool trunc = v.cut || v.capLen > plen;
         uint32_t* row = table_ + static_cast<size_t>(count) * kStride;
         row[kId] = v.id;
         row[kOffset] = off;
         row[kLength] = plen;
-        row[kOrigLength] = v.capLen > plen ? v.capLen : plen;
+        row[kOrigLength] = origLen;
         row[kHook] = v.hook;
         row[kFamily] = v.hwProtocol == 0x0800 ? 4 : v.hwProtocol == 0x86dd ? 6 : 0;
         row[kIndev] = v.indev;
@@ -472,6 +566,7 @@ uint32_t Queue::FillBatch(bool allowRecv) {
         offs_[count] = off;
         lens_[count] = plen;
         locked_[count] = trunc ? 1 : 0;
+        minLens_[count] = MinNewLength(buf_ + off, plen);
         if (trunc) stats_.truncated++;
         if (haveId_) {
           int32_t gap = static_cast<int32_t>(v.id - lastId_);
@@ -553,10 +648,10 @@ void Queue::Deliver(uint32_t count) {
 // queued id up to N"): every earlier packet already had its verdict earlier in this same sendmsg or
 // in an earlier one, and the kernel handles the messages of one sendmsg in order.
 void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
-  out_.Reset();
+  StartChunk();
   uint32_t runLast = 0;
   uint32_t runLen = 0;
-  constexpr uint32_t kPlainMsg = kNfHeaderLen + NLA_HDRLEN + NLA_ALIGN(sizeof(nfqnl_msg_verdict_hdr));
+  constexpr uint32_t kPlainMsg = kPlainVerdictMsg;
   auto room = [this](size_t need) {
     if (out_.Len() + need > sendLimit_) FlushVerdicts();
   };
@@ -565,6 +660,7 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
     room(kPlainMsg);
     out_.Verdict(runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT, nullptr,
                  0);
+    chunkLastId_ = runLast;
     stats_.verdictMessages++;
     runLen = 0;
   };
@@ -577,7 +673,8 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
       verdict = kVerdictAccept;
       newLen = 0;
     }
-    if (newLen != 0 && (locked_[i] || newLen > lens_[i] + kTailroom || newLen > kMaxCopyRange)) {
+    if (newLen != 0 &&
+        (locked_[i] || newLen < minLens_[i] || newLen > lens_[i] + kTailroom || newLen > kMaxCopyRange)) {
       stats_.badVerdicts++;
       newLen = 0;
     }
@@ -591,6 +688,7 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
     room(kPlainMsg + NLA_HDRLEN + NLA_ALIGN(newLen));
     out_.Verdict(NFQNL_MSG_VERDICT, queueNum_, ids_[i], verdict == kVerdictAccept ? NF_ACCEPT : NF_DROP,
                  newLen ? buf_ + offs_[i] : nullptr, newLen);
+    chunkLastId_ = ids_[i];
     if (newLen) stats_.modified++;
     stats_.verdictMessages++;
   }
@@ -598,11 +696,40 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
   FlushVerdicts();
 }
 
+// A new sendmsg's worth of verdicts. If an earlier one failed for good, its packets are still queued in
+// the kernel: this one starts with NFQNL_MSG_VERDICT_BATCH ACCEPT up to the failed one's highest id.
+// The kernel accepts every queued id <= that (nfqnl_recv_verdict_batch / find_dequeue_entries), which
+// can only be packets of the failed sendmsg: everything earlier got its verdict in an earlier sendmsg
+// (or was released the same way), and every verdict written after it in this sendmsg is for a later
+// id, and the kernel handles one sendmsg's messages in order.
+void Queue::StartChunk() {
+  out_.Reset();
+  if (!releasePending_) return;
+  out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, releaseId_, NF_ACCEPT, nullptr, 0);
+  chunkLastId_ = releaseId_;
+  stats_.verdictMessages++;
+}
+
+// Sends out_. One failure (SendAll already retried the transient errors) gets one more try once the
+// socket is writable; if that fails too, the packets stay queued until the next sendmsg releases
+// them (StartChunk), or close() does.
 void Queue::FlushVerdicts() {
   if (out_.Len() == 0) return;
   stats_.verdictSends++;
-  if (SendAll(out_.Data(), out_.Len()) != 0) stats_.sendErrors++;
-  out_.Reset();
+  int err = SendAll(out_.Data(), out_.Len());
+  if (err != 0) {
+    pollfd pfd{fd_, POLLOUT, 0};
+    poll(&pfd, 1, kRetryPollMs);
+    err = SendAll(out_.Data(), out_.Len());
+  }
+  if (err == 0) {
+    releasePending_ = false;
+  } else {
+    stats_.sendErrors++;
+    releasePending_ = true;
+    releaseId_ = chunkLastId_;
+  }
+  StartChunk();
 }
 
 Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
@@ -615,8 +742,8 @@ Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Stop polling; let new packets bypass the queue (max length 0: fail-open passes them, otherwise the
-// kernel drops them as it would after the unbind); accept every packet still in flight; unbind; close.
+// Stop polling; stop new packets entering the queue (StopQueueing: they pass unchanged); accept every
+// packet still in flight with one VERDICT_BATCH; unbind; close.
 void Queue::Shutdown() {
   if (state_ != State::Open) return;
   state_ = State::Closed;
@@ -627,59 +754,40 @@ void Queue::Shutdown() {
     box_ = nullptr;
   }
   if (fd_ >= 0) {
-    double before = stats_.startupAccepted;
-    // Ids of messages received but never handed to JavaScript.
+    uint32_t inFlight = 0;
+    // Messages received but never handed to JavaScript.
     while (HavePending()) {
       const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
       uint32_t len = msgs_[pendSlot_].msg_len - pendOff_;
       for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot + pendOff_); NLMSG_OK(nlh, len);
-           nlh = NLMSG_NEXT(nlh, len)) {
-        PacketView v;
-        if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen &&
-            ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) {
-          lastId_ = v.id;
-          haveId_ = true;
-          stats_.startupAccepted++;
-        }
-      }
+           nlh = NLMSG_NEXT(nlh, len))
+        inFlight += NoteInFlight(nlh);
       pendSlot_++;
       pendOff_ = 0;
     }
-    // maxLen 0; WaitAck also collects every packet message still in the socket before the answer.
-    SendConfigAndWait(false, false, 0, false, false, kAckTimeoutMs);
+    // Waiting for its answer also reads every packet message the socket holds before it.
+    StopQueueing(&inFlight);
     for (;;) {  // anything that raced the config change
-      int saved = 0;
       uint8_t* slot = scratch_.get();
       ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
       if (n < 0) {
-        saved = errno;
-        if (saved == EINTR) continue;
+        if (errno == EINTR) continue;
         break;
       }
       uint32_t len = static_cast<uint32_t>(n);
       for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
-           nlh = NLMSG_NEXT(nlh, len)) {
-        PacketView v;
-        if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && nlh->nlmsg_len >= kNfHeaderLen &&
-            ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) {
-          lastId_ = v.id;
-          haveId_ = true;
-          stats_.startupAccepted++;
-        } else if (nlh->nlmsg_type == NLMSG_ERROR) {
-          NoteError(nlh);
-        }
-      }
+           nlh = NLMSG_NEXT(nlh, len))
+        inFlight += NoteInFlight(nlh);
     }
-    double inFlight = stats_.startupAccepted - before;
-    stats_.startupAccepted = before;
     stats_.closeAccepted += inFlight;
-    if (haveId_ && (inFlight > 0 || stats_.sendErrors > 0)) {
+    if (haveId_ && (inFlight > 0 || releasePending_)) {
       out_.Reset();
       out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
       SendAll(out_.Data(), out_.Len());
       out_.Reset();
+      releasePending_ = false;
     }
-    SendConfigAndWait(false, true, 0, false, false, kAckTimeoutMs);
+    Unbind(nullptr);
     close(fd_);
     fd_ = -1;
   }

@@ -26,7 +26,7 @@ struct Stats {
   double packets = 0;          // packets handed to JavaScript
   double batches = 0;          // JavaScript calls
   double batchMax = 0;         // largest batch
-  double batchHist[12] = {};   // batches by size: [1], [2,3], [4,7], ... [1024, inf)
+  double batchHist[12] = {};   // batches by size: [1], [2,3], [4,7], ... [1024,2047], [2048, inf)
   double bytes = 0;            // packet bytes handed to JavaScript
   double wakeups = 0;          // poll callbacks
   double budgetYields = 0;     // wake-ups that stopped at maxBatchesPerWake with data left
@@ -41,7 +41,7 @@ struct Stats {
   double badVerdicts = 0;      // table entries with an impossible verdict or length (sent as accept, unchanged)
   double verdictMessages = 0;  // netlink verdict messages (a VERDICT_BATCH message covers a run)
   double verdictSends = 0;     // sendmsg calls for verdicts
-  double sendErrors = 0;       // sendmsg failures (after retries)
+  double sendErrors = 0;       // verdict sendmsg failures after the retry (the next sendmsg releases the packets)
   double verdictErrors = 0;    // NLMSG_ERROR answers to verdicts (e.g. ENOENT)
   double lastVerdictErrno = 0;
   double callbackErrors = 0;   // batches whose JavaScript handler threw (accepted unchanged)
@@ -68,8 +68,21 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // Open: socket, bind, options, config message, ack. Returns false with the JS error thrown.
   bool Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcvBuf);
   void ThrowOpenError(const char* code, int err, const char* syscall, const char* message);
-  int SendConfigAndWait(bool bind, bool unbind, uint32_t maxLen, bool setFlags, bool failOpen, int timeoutMs);
-  int WaitAck(uint32_t seq, int timeoutMs, bool acceptPackets);
+  // One NFQNL_MSG_CONFIG message; the named wrappers below are the three we send.
+  struct ConfigRequest {
+    uint8_t command = 0;  // NFQNL_CFG_CMD_BIND / NFQNL_CFG_CMD_UNBIND, 0 = none
+    bool copyParams = false;
+    bool setMaxLen = false;
+    uint32_t maxLen = 0;
+    bool setFlags = false;
+    bool failOpen = false;
+  };
+  int Configure(const ConfigRequest& r, uint32_t* noted);
+  int Bind(uint32_t maxLen, bool failOpen, uint32_t* noted);
+  int StopQueueing(uint32_t* noted);
+  int Unbind(uint32_t* noted);
+  int WaitAck(uint32_t seq, uint16_t type, int timeoutMs, uint32_t* noted);
+  uint32_t NoteInFlight(const nlmsghdr* nlh);
   int ProbePermission();
   int SendAll(const uint8_t* data, size_t len);
 
@@ -80,6 +93,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   bool HavePending() const { return pendSlot_ < pendCount_; }
   void Deliver(uint32_t count);
   void SendVerdicts(uint32_t count, bool forceAccept);
+  void StartChunk();
   void FlushVerdicts();
   void NoteError(const nlmsghdr* nlh);
 
@@ -120,6 +134,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   std::unique_ptr<uint32_t[]> offs_;
   std::unique_ptr<uint32_t[]> lens_;
   std::unique_ptr<uint8_t[]> locked_;  // 1 = truncated copy: never send a payload
+  std::unique_ptr<uint32_t[]> minLens_;  // shortest new length the kernel takes (MinNewLength)
 
   // Receive slots for recvmmsg and the messages received but not yet handed to JavaScript.
   uint32_t nslots_ = 0;
@@ -139,6 +154,11 @@ class Queue : public Napi::ObjectWrap<Queue> {
   size_t sendCap_ = 0;
   size_t sendLimit_ = 0;
   MsgWriter out_{nullptr, 0};
+  uint32_t chunkLastId_ = 0;  // highest packet id with a verdict in out_
+  // A verdict sendmsg failed even after the retry: its packets are still queued in the kernel. The
+  // next sendmsg starts with an accept of every id up to releaseId_ (StartChunk).
+  bool releasePending_ = false;
+  uint32_t releaseId_ = 0;
 
   Stats stats_;
 };

@@ -106,8 +106,9 @@ struct PacketView {
   uint32_t capLen = 0;   // original length when the copy is shorter (NFQA_CAP_LEN), else 0
   uint32_t skbInfo = 0;  // NFQA_SKB_INFO flags
   const uint8_t* payload = nullptr;
-  uint32_t payloadLen = 0;
-  bool cut = false;  // the payload attribute ran past the received bytes
+  uint32_t payloadLen = 0;       // bytes of the payload received
+  uint32_t payloadDeclared = 0;  // bytes of the payload the kernel sent (more than payloadLen when cut)
+  bool cut = false;              // the payload attribute ran past the received bytes
   bool hasHeader = false;
 };
 
@@ -136,6 +137,7 @@ inline bool ReadPacket(const uint8_t* msg, uint32_t len, PacketView& v) {
       if (type == NFQA_PAYLOAD) {
         v.payload = data;
         v.payloadLen = len - off - NLA_HDRLEN;
+        v.payloadDeclared = dlen;
         v.cut = true;
       }
       break;
@@ -167,6 +169,7 @@ inline bool ReadPacket(const uint8_t* msg, uint32_t len, PacketView& v) {
       case NFQA_PAYLOAD:
         v.payload = data;
         v.payloadLen = dlen;
+        v.payloadDeclared = dlen;
         break;
       default:
         break;

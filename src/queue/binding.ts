@@ -34,7 +34,8 @@ export const Row = {
   verdict: 10,
   /**
    * Written by the handler: 0 = packet unchanged (pre-filled); otherwise the packet's new length, whose
-   * bytes are at `offset`. At most length + TAILROOM; ignored (and counted) for a truncated packet.
+   * bytes are at `offset`. At least the IP header (IPv4 IHL; IPv6 40 when a transport header follows,
+   * else no shrinking), at most length + TAILROOM; ignored (and counted) for a truncated packet.
    */
   newLength: 11,
 } as const;
@@ -82,7 +83,7 @@ export interface NativeQueueStats {
   packets: number;
   batches: number;
   batchMax: number;
-  /** Batches by size: [1], [2,3], [4,7], ..., [1024, inf). */
+  /** Batches by size, 12 buckets: [1], [2,3], [4,7], ..., [1024,2047], [2048, inf). */
   batchHistogram: number[];
   bytes: number;
   wakeups: number;
@@ -97,10 +98,11 @@ export interface NativeQueueStats {
   accepted: number;
   dropped: number;
   modified: number;
-  /** Rows with an impossible verdict or new length (sent as accept, unchanged). */
+  /** Rows with an impossible verdict or new length (below the IP header, above length + TAILROOM, or on a truncated copy): sent as accept, unchanged. */
   badVerdicts: number;
   verdictMessages: number;
   verdictSends: number;
+  /** Verdict sendmsg failures after the retry; the next sendmsg accepts their packets unchanged. */
   sendErrors: number;
   /** NLMSG_ERROR answers to verdicts (e.g. ENOENT after an interface went down). */
   verdictErrors: number;

@@ -1,6 +1,9 @@
 // Lab plumbing shared by the queue lab tests: NFQUEUE rules in the router, the consumer fixture
 // running inside the router namespace, and syngen in the client namespace.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabAddress, type Lab } from '../lab/lab.js';
 import type { TrackedProcess } from '../lab/process-group.js';
@@ -9,6 +12,17 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CONSUMER = fileURLToPath(new URL('./fixtures/consumer.js', import.meta.url));
 export const WORKERS = fileURLToPath(new URL('./fixtures/workers.js', import.meta.url));
 export const SYNGEN = `${ROOT}tools/build/syngen`;
+
+/**
+ * Compiles the netlink sendto() shim (fixtures/nlshim.c, options in its header) into a fresh temporary
+ * directory; returns the .so path and a cleanup.
+ */
+export function buildNlShim(): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'nlshim-'));
+  const path = join(dir, 'nlshim.so');
+  execFileSync('gcc', ['-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-o', path, `${ROOT}test/queue/fixtures/nlshim.c`, '-ldl']);
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 let toolsBuilt = false;
 export function buildTools(): void {
@@ -30,8 +44,8 @@ export interface Consumer {
   first: Record<string, unknown>;
 }
 
-export async function startConsumer(lab: Lab, args: readonly string[], script = CONSUMER): Promise<Consumer> {
-  const proc = lab.spawn('router', process.execPath, [script, ...args]);
+export async function startConsumer(lab: Lab, args: readonly string[], script = CONSUMER, env?: NodeJS.ProcessEnv): Promise<Consumer> {
+  const proc = lab.spawn('router', process.execPath, [script, ...args], env ? { env: { ...process.env, ...env } } : {});
   await proc.waitFor(/"event":"(ready|error)"/, 10000);
   const first = events(proc.stdout)[0]!;
   return { process: proc, first };
