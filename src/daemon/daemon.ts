@@ -85,6 +85,8 @@ class Daemon {
     const { config, log } = this;
     this.resolveLinks();
     this.routes = new RouteMtu();
+    // Links were just resolved: only a later route or link change needs another pass.
+    this.routeGeneration = this.routes.generation;
     const pmtu = new PathMtuCache(this.routes);
     this.handler = new PacketHandler(this.rules, this.counters, pmtu, floorOf(config), log);
     try {

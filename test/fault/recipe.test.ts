@@ -108,7 +108,7 @@ test('README fault-injection recipe: SYN/ACK raised to 1440 over an IPv6 link of
   assert.equal(line.level, 'info');
   assert.equal(line.rule, 'oversize-lab');
   assert.equal(line.mode, 'oversize');
-  assert.equal(line.flow, `fd00:5:0:0:0:0:0:2.8080 > fd00:c:0:0:0:0:0:2.${clientPort}`);
+  assert.equal(line.flow, `fd00:5::2.8080 > fd00:c::2.${clientPort}`);
   assert.equal(line.oldMss, 1220);
   assert.equal(line.newMss, 1440);
   assert.equal(line.optionsAfter, synAck.s!.options.toString('hex'), 'the logged option bytes are the captured ones');
