@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { formatProblem } from '../config/problem.js';
+import { readRuleCounters } from '../firewall/counters.js';
 import { ErrorCode, MssmanglerError } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RuleSummary } from '../log/rule-summary.js';
@@ -105,6 +106,7 @@ class Daemon {
     }
     const queue = this.queue;
     this.metrics.setQueueSocketCounters(() => (queue.isOpen ? queue.stats() : undefined));
+    this.metrics.setFirewallCounters((n) => readRuleCounters(n));
     log.info('queue bound', { queue: config.queue, maxLen: config.queueMaxLen, failOpen: config.failOpen, portId: this.queue.portId });
 
     if (config.metrics) {

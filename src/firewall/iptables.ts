@@ -78,7 +78,8 @@ export function splitRuleLine(line: string): string[] {
   return out;
 }
 
-function isOurs(tokens: readonly string[]): boolean {
+/** True when the rule's tokens carry our comment tag. */
+export function isOurs(tokens: readonly string[]): boolean {
   for (let i = 0; i + 1 < tokens.length; i++) {
     if (tokens[i] === '--comment' && tokens[i + 1] === FIREWALL_TAG) return true;
   }

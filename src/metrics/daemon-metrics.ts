@@ -1,13 +1,15 @@
 // Every metric the daemon exposes, in one prom-client Registry. Packet metrics are read from a
 // PacketCounters store at scrape time; the kernel's queue counters from /proc at scrape time; config
-// reloads are rare and counted here directly. Names follow the Prometheus conventions: mssmangler_
-// prefix, _total on counters, the unit (bytes, seconds, packets) in the name, and pass
-// `promtool check metrics` (test/metrics/promtool.test.ts).
+// reloads are rare and counted here directly. The packet counters of our own firewall rules (iptables
+// and ip6tables, also at scrape time) show what was sent towards the queue, and so what passed it by.
+// Names follow the Prometheus conventions: mssmangler_ prefix, _total on counters, the unit (bytes,
+// seconds, packets) in the name, and pass `promtool check metrics` (test/metrics/exposition.test.ts).
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Outcome, OUTCOME_COUNT, outcomeNames } from '../packet/outcome.js';
 import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
 import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
 import { PMTU_FALLBACK_NAMES, type PacketCounters } from './packet-counters.js';
+import type { FamilyRulePackets } from '../firewall/counters.js';
 import { NFQUEUE_PROC_PATH, readQueueStats, type QueueStats } from './queue-stats.js';
 
 export interface DaemonMetricsOptions {
@@ -51,6 +53,21 @@ const NONCONFORMING_DEFAULT_METRICS = [
 
 /** How long one read of the kernel's queue table serves the metrics of a scrape. */
 const QUEUE_READ_REUSE_MS = 500;
+/** How long one listing of the firewall rules serves: a scrape runs at most one iptables + ip6tables pair. */
+const FIREWALL_READ_REUSE_MS = 1000;
+/** The kernel's packet id is a u32 (nfqnl_instance.id_sequence). */
+const ID_SEQUENCE_MODULUS = 2 ** 32;
+
+/** Reads the packet counters of our firewall rules that queue to `queue`, per family (never rejects). */
+export type FirewallCounterReader = (queue: number) => Promise<readonly FamilyRulePackets[]>;
+
+const BYPASSED_HELP =
+  'Packets our firewall rules sent towards the queue that passed without reaching the daemon, unchanged: ' +
+  'fail-open at a full queue, or --queue-bypass while no daemon was bound; the kernel counts them nowhere else. ' +
+  'Derived: mssmangler_firewall_queued_packets_total summed over families - kernel id sequence - queue-full and user drops. ' +
+  'Exact only if the rules were installed right before the daemon started (as the systemd unit does); rule counters ' +
+  'start when the rules were installed, the id sequence when the queue was bound, so otherwise compare rate() of both. ' +
+  'Fail-open passes at a full socket get an id and show as mssmangler_queue_socket_events_total{event="id-gap"} instead.';
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -62,6 +79,11 @@ export class DaemonMetrics {
   private lastReloadOk = 1;
   private lastReloadSuccessSeconds = Date.now() / 1000;
   private socketCounters: (() => QueueSocketCounters | undefined) | undefined;
+  private firewallCounters: FirewallCounterReader | undefined;
+  private firewallRead: Promise<readonly FamilyRulePackets[]> | undefined;
+  private firewallReadAt = 0;
+  /** Keeps mssmangler_queue_bypassed_packets_total a counter: see bypassed(). */
+  private readonly bypass = { value: 0, rulePackets: 0, lastIdSequence: 0, idWraps: 0 };
 
   constructor(
     readonly counters: PacketCounters,
@@ -77,13 +99,22 @@ export class DaemonMetrics {
     }
     for (const m of this.packetMetrics()) this.registry.registerMetric(m.asRegistryMetric());
     for (const m of this.queueMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+    for (const m of this.firewallMetrics()) this.registry.registerMetric(m.asRegistryMetric());
     for (const m of this.reloadMetrics()) this.registry.registerMetric(m.asRegistryMetric());
   }
 
   /** Export the kernel counters of this queue number (the daemon knows it once it has bound). */
   setQueue(queue: number | undefined): void {
+    if (queue !== this.queue) Object.assign(this.bypass, { value: 0, rulePackets: 0, lastIdSequence: 0, idWraps: 0 });
     this.queue = queue;
     this.queueRead = undefined;
+    this.firewallRead = undefined;
+  }
+
+  /** Where the packet counters of our firewall rules come from (read at scrape time); none until set. */
+  setFirewallCounters(read: FirewallCounterReader | undefined): void {
+    this.firewallCounters = read;
+    this.firewallRead = undefined;
   }
 
   /** Where the daemon's end of the queue keeps its counters (read at scrape time). */
@@ -199,6 +230,58 @@ export class DaemonMetrics {
       this.queueReadAt = now;
     }
     return this.queueRead;
+  }
+
+  private readFirewall(): Promise<readonly FamilyRulePackets[]> {
+    const queue = this.queue;
+    const read = this.firewallCounters;
+    if (queue === undefined || read === undefined) return Promise.resolve([]);
+    const now = Date.now();
+    if (this.firewallRead === undefined || now - this.firewallReadAt > FIREWALL_READ_REUSE_MS) {
+      this.firewallRead = read(queue).catch(() => []);
+      this.firewallReadAt = now;
+    }
+    return this.firewallRead;
+  }
+
+  /**
+   * Rule packets - packets the kernel queued or dropped. The two are read a moment apart, so under
+   * traffic the difference jitters by a few packets either way; a counter must not go down (Prometheus
+   * would take it for a reset), so a lower value is held until the difference passes it again. A real
+   * reset (the rules reinstalled: their sum went down) starts over. The id sequence wraps at 2^32;
+   * wraps seen between scrapes are added back.
+   */
+  private bypassed(rules: readonly FamilyRulePackets[], s: QueueStats): number {
+    const b = this.bypass;
+    if (s.idSequence < b.lastIdSequence) b.idWraps++;
+    b.lastIdSequence = s.idSequence;
+    const rulePackets = rules.reduce((sum, f) => sum + f.packets, 0);
+    const queued = b.idWraps * ID_SEQUENCE_MODULUS + s.idSequence;
+    const now = Math.max(0, rulePackets - queued - s.droppedQueueFull - s.droppedByUser);
+    b.value = rulePackets < b.rulePackets ? now : Math.max(b.value, now);
+    b.rulePackets = rulePackets;
+    return b.value;
+  }
+
+  private firewallMetrics(): CollectedMetric[] {
+    return [
+      new CollectedMetric(
+        'mssmangler_firewall_queued_packets_total',
+        "Packets our firewall rules (comment mssmangler, mangle table) sent towards this queue, per family: the kernel's rule counters, since the rules were installed.",
+        'counter',
+        async () => {
+          const queue = this.queue;
+          const rules = await this.readFirewall();
+          if (queue === undefined) return [];
+          return rules.map((f) => ({ labels: { queue, family: `ipv${f.family}` }, value: f.packets }));
+        },
+      ),
+      new CollectedMetric('mssmangler_queue_bypassed_packets_total', BYPASSED_HELP, 'counter', async () => {
+        const [rules, s] = await Promise.all([this.readFirewall(), this.readQueue()]);
+        if (rules.length === 0 || s === undefined) return [];
+        return [{ labels: { queue: s.queue }, value: this.bypassed(rules, s) }];
+      }),
+    ];
   }
 
   private queueMetrics(): CollectedMetric[] {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { Outcome } from '../../src/packet/outcome.js';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { PacketCounters, PmtuFallback } from '../../src/metrics/packet-counters.js';
+import type { FamilyRulePackets } from '../../src/firewall/counters.js';
 
 function busyStore(): PacketCounters {
   const c = new PacketCounters([
@@ -121,4 +122,51 @@ test('promtool check metrics is a real check: it rejects a gauge named _total', 
   const bad = '# HELP x_total a\n# TYPE x_total gauge\nx_total 1\n';
   const r = spawnSync('promtool', ['check', 'metrics'], { input: bad, encoding: 'utf8' });
   assert.notEqual(r.status, 0);
+});
+
+test('firewall rule counters: per family, and the bypassed packets derived from them, kept monotonic', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mssmangler-expo-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const proc = join(dir, 'nfnetlink_queue');
+  // id_sequence 321, queue-full drops 9, user drops 4.
+  writeFileSync(proc, '    3   4242     1 2 65535     9     4      321  1\n');
+  let v4 = 1000;
+  let reads = 0;
+  const m = new DaemonMetrics(new PacketCounters(), { queue: 3, queueProcPath: proc, defaultMetrics: false });
+  const value = (text: string, prefix: string): string | undefined => line(text, prefix)?.slice(prefix.length).trim();
+  assert.equal(value(await m.exposition(), 'mssmangler_queue_bypassed_packets_total'), undefined, 'absent until a reader is set');
+  const reader = async (queue: number): Promise<FamilyRulePackets[]> => {
+    reads++;
+    assert.equal(queue, 3);
+    return [
+      { family: 4, packets: v4, rules: 2 },
+      { family: 6, packets: 50, rules: 1 },
+    ];
+  };
+  m.setFirewallCounters(reader);
+  let text = await m.exposition();
+  assert.equal(reads, 1, 'one firewall read serves both metrics of a scrape');
+  assert.equal(value(text, 'mssmangler_firewall_queued_packets_total{queue="3",family="ipv4"}'), '1000');
+  assert.equal(value(text, 'mssmangler_firewall_queued_packets_total{queue="3",family="ipv6"}'), '50');
+  assert.equal(value(text, 'mssmangler_queue_bypassed_packets_total{queue="3"}'), String(1050 - 321 - 9 - 4));
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, `promtool check metrics:\n${r.stdout}${r.stderr}`);
+
+  // Read a moment apart from /proc, the difference can dip: the counter holds its value (setQueue with
+  // the same number only drops the cached reads).
+  writeFileSync(proc, '    3   4242     1 2 65535     9     4      330  1\n');
+  m.setQueue(3);
+  text = await m.exposition();
+  assert.equal(value(text, 'mssmangler_queue_bypassed_packets_total{queue="3"}'), String(1050 - 321 - 9 - 4), 'never goes down');
+  // Rules reinstalled (their counters fell): a real reset.
+  v4 = 10;
+  m.setQueue(3);
+  text = await m.exposition();
+  assert.equal(value(text, 'mssmangler_queue_bypassed_packets_total{queue="3"}'), '0', 'clamped at 0, then starts over');
+
+  // No rules of ours for the queue (or iptables unreadable): both metrics absent.
+  m.setFirewallCounters(async () => []);
+  text = await m.exposition();
+  assert.equal(line(text, 'mssmangler_firewall_queued_packets_total{'), undefined);
+  assert.equal(line(text, 'mssmangler_queue_bypassed_packets_total{'), undefined);
 });

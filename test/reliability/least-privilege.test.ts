@@ -38,6 +38,9 @@ test('least privilege: as nobody with only CAP_NET_ADMIN the daemon binds and cl
   assert.deepEqual(await counts(), [attempts.length, 0], 'every SYN was clamped to 1380 by the unprivileged daemon');
   const metrics = await scrape(lab);
   assert.equal(metricValue(metrics, 'mssmangler_packets_total', 'outcome="modified"'), attempts.length);
+  // iptables runs as a child with the ambient CAP_NET_ADMIN (as under the systemd unit) to read the rule counters.
+  assert.equal(metricValue(metrics, 'mssmangler_firewall_queued_packets_total', 'family="ipv4"'), attempts.length, 'rule counters readable unprivileged');
+  assert.equal(metricValue(metrics, 'mssmangler_queue_bypassed_packets_total', 'queue="35"'), 0);
 
   for (const address of [LabAddress.routerClientSide4, LabAddress.routerServerSide4, `[${LabAddress.routerClientSide6}]`]) {
     const probe = lab.spawn('client', 'curl', ['-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://${address}:9465/metrics`]);

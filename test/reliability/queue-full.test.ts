@@ -4,8 +4,9 @@
 // into the queue (id_sequence, on /metrics) was rewritten, the rest (the firewall rule's counter minus
 // id_sequence) reached the server with its original MSS; the kernel's queue-full counter stays 0,
 // because the kernel does not count fail-open passes. With --no-fail-open the overflow is dropped and
-// /metrics shows the kernel's queue-full drops. Either way, once the burst is over new SYNs are
-// clamped again.
+// /metrics shows the kernel's queue-full drops. The daemon reports the fail-open passes itself, from
+// its firewall rules' counters (mssmangler_queue_bypassed_packets_total). Either way, once the burst is
+// over new SYNs are clamped again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabAddress } from '../lab/lab.js';
@@ -47,12 +48,24 @@ for (const failOpen of [true, false]) {
       assert.equal(unmodified, BURST - modified, 'the overflow reached the server unmodified: nothing lost');
       assert.equal(offered - entered, unmodified, 'fail-open passes = offered to the queue - id_sequence');
       assert.equal(fullDrops, 0, 'the kernel counts no drop with fail-open');
+      assert.equal(
+        metricValue(metrics, 'mssmangler_firewall_queued_packets_total', `queue="${queue}",family="ipv4"`),
+        BURST,
+        '/metrics shows what the firewall rules sent towards the queue',
+      );
+      assert.equal(
+        metricValue(metrics, 'mssmangler_queue_bypassed_packets_total', `queue="${queue}"`),
+        unmodified,
+        '/metrics counts the fail-open passes: the SYNs that reached the server unmodified',
+      );
     } else {
       assert.equal(unmodified, 0, 'nothing passed unmodified');
       assert.ok(fullDrops > 0, 'the kernel dropped at a full queue');
       assert.equal(modified + fullDrops + userDrops, BURST, 'rewritten + counted drops = sent');
+      assert.equal(metricValue(metrics, 'mssmangler_queue_bypassed_packets_total', `queue="${queue}"`), 0, 'nothing bypassed the daemon');
     }
-    console.log(JSON.stringify({ queueFull: { failOpen, sent: BURST, modified, unmodified, fullDrops, userDrops } }));
+    const bypassed = metricValue(metrics, 'mssmangler_queue_bypassed_packets_total');
+    console.log(JSON.stringify({ queueFull: { failOpen, sent: BURST, modified, unmodified, fullDrops, userDrops, bypassed } }));
 
     // Load has fallen: SYNs one at a time (each waits for the previous one to arrive: with maxlen 1 on
     // a busy box, two close together could still meet a full queue) are all clamped again.
