@@ -462,10 +462,13 @@ void Queue::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
 }
 
 // Bounded work per wake-up: at most maxBatchesPerWake batches, then back to the event loop (the
-// poll is level-triggered, so the rest comes on the next iteration, after timers and I/O).
+// poll is level-triggered, so the rest comes on the next iteration, after timers and I/O). Before
+// that, every batch is followed by another recvmmsg; the wake-up ends early only when it finds nothing.
 void Queue::Drain() {
   stats_.wakeups++;
   drained_ = false;
+  JsTurn turn;
+  turn_ = &turn;
   uint32_t done = 0;
   while (state_ == State::Open) {
     if (done == maxBatchesPerWake_) {
@@ -476,7 +479,9 @@ void Queue::Drain() {
     if (n == 0) break;
     Deliver(n);
     ++done;
-    if (drained_ && !HavePending()) break;
+    // Packets that arrived while JavaScript ran are taken now: one recvmmsg that may find nothing
+    // costs less than a trip through the event loop (epoll_wait, timers, uv bookkeeping) per batch.
+    drained_ = false;
   }
   // Messages already received must not wait for a readiness event that may never come.
   while (state_ == State::Open && HavePending()) {
@@ -484,6 +489,31 @@ void Queue::Drain() {
     if (n == 0) break;
     Deliver(n);
   }
+  turn_ = nullptr;
+  // Closing the callback scope runs process.nextTick callbacks and microtasks queued by the handler.
+  if (turn.callback) napi_close_callback_scope(env_, turn.callback);
+  if (turn.handles) napi_close_handle_scope(env_, turn.handles);
+  if (state_ != State::Open) asyncCtx_.reset();
+}
+
+// The first JavaScript call of a wake-up opens one callback scope (what napi_make_callback opens and
+// closes around every call) for the whole wake-up: entering it and draining the microtask queue once
+// per wake-up rather than once per batch. Returns false when no scope could be opened (environment
+// going away): then no JavaScript runs.
+bool Queue::EnterJs() {
+  JsTurn& t = *turn_;
+  if (t.callback) return true;
+  if (t.failed) return false;
+  napi_value recv = nullptr;
+  if (napi_open_handle_scope(env_, &t.handles) != napi_ok) t.handles = nullptr;
+  napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
+  if (!t.handles || !recv || !asyncCtx_ ||
+      napi_open_callback_scope(env_, recv, *asyncCtx_, &t.callback) != napi_ok) {
+    t.callback = nullptr;
+    t.failed = true;
+    return false;
+  }
+  return true;
 }
 
 // Fills table rows from received messages, receiving more while rows are free and the socket has
@@ -593,22 +623,26 @@ uint32_t Queue::FillBatch(bool allowRecv) {
 }
 
 // Raw Node-API calls here, not node-addon-api's wrappers: while a worker is being terminated the call
-// into JavaScript fails, and the wrappers turn a failed call into a fatal error.
+// into JavaScript fails, and the wrappers turn a failed call into a fatal error. napi_call_function,
+// not napi_make_callback: the wake-up's callback scope (EnterJs) is already open.
 void Queue::Deliver(uint32_t count) {
   stats_.batches++;
   stats_.packets += count;
   if (count > stats_.batchMax) stats_.batchMax = count;
   stats_.batchHist[HistBucket(count)]++;
 
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env_, &scope) != napi_ok) scope = nullptr;
+  napi_handle_scope scope = nullptr;
   napi_value recv = nullptr, fn = nullptr, argv[1] = {nullptr}, result = nullptr;
-  napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
-  napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &fn);
-  napi_create_uint32(env_, count, &argv[0]);
-  inCallback_ = true;
-  napi_status st = recv && fn ? napi_make_callback(env_, *asyncCtx_, recv, fn, 1, argv, &result) : napi_generic_failure;
-  inCallback_ = false;
+  napi_status st = napi_generic_failure;
+  if (EnterJs()) {
+    if (napi_open_handle_scope(env_, &scope) != napi_ok) scope = nullptr;
+    napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
+    napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &fn);
+    napi_create_uint32(env_, count, &argv[0]);
+    inCallback_ = true;
+    st = recv && fn ? napi_call_function(env_, recv, fn, 1, argv, &result) : napi_generic_failure;
+    inCallback_ = false;
+  }
   bool pending = false;
   napi_is_exception_pending(env_, &pending);
   napi_value err = nullptr;
@@ -624,7 +658,7 @@ void Queue::Deliver(uint32_t count) {
       if (!onError_.IsEmpty()) napi_get_reference_value(env_, static_cast<napi_ref>(onError_), &onError);
       if (onError) {
         inCallback_ = true;
-        napi_make_callback(env_, *asyncCtx_, recv, onError, 1, &err, &result);
+        napi_call_function(env_, recv, onError, 1, &err, &result);
         inCallback_ = false;
         napi_is_exception_pending(env_, &pending);
         if (pending) {
@@ -799,7 +833,8 @@ void Queue::ReleaseJs() {
   onError_.Reset();
   bufRef_.Reset();
   tableRef_.Reset();
-  asyncCtx_.reset();
+  // A wake-up's callback scope was opened with it: Drain drops it after closing the scope.
+  if (!turn_) asyncCtx_.reset();
   buf_ = nullptr;
   table_ = nullptr;
   if (selfRef_) {

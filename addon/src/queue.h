@@ -91,6 +91,13 @@ class Queue : public Napi::ObjectWrap<Queue> {
   void Drain();
   uint32_t FillBatch(bool allowRecv);
   bool HavePending() const { return pendSlot_ < pendCount_; }
+  // One wake-up's JavaScript scopes, opened on its first batch (EnterJs) and closed at its end.
+  struct JsTurn {
+    napi_handle_scope handles = nullptr;
+    napi_callback_scope callback = nullptr;
+    bool failed = false;
+  };
+  bool EnterJs();
   void Deliver(uint32_t count);
   void SendVerdicts(uint32_t count, bool forceAccept);
   void StartChunk();
@@ -117,6 +124,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint32_t seq_ = 0;
   uint32_t maxBatchesPerWake_ = 4;
   PollBox* box_ = nullptr;
+  JsTurn* turn_ = nullptr;  // set while Drain runs
 
   // JavaScript-owned memory (kept alive by the references below).
   uint8_t* buf_ = nullptr;
