@@ -21,7 +21,7 @@ import type { OutcomeCode } from './outcome.js';
 const { ActionMode, InsertMode } = actionModule;
 const { readU16, writeU16 } = bytesModule;
 const { checksumApplyDifference, checksumReplace16, checksumReplace16AtOdd } = checksumModule;
-const { MAX_IP_LENGTH_FIELD, growIpLength } = datagramLengthModule;
+const { MAX_IP_LENGTH_FIELD, growIpv4Length, growIpv6Length } = datagramLengthModule;
 const { injectFault } = faultModule;
 const { IPV4_MIN_HEADER_LENGTH, IPV4_VERSION } = ipv4Module;
 const { IPV6_HEADER_LENGTH } = ipv6Module;
@@ -229,7 +229,8 @@ function insertMssOption(bytes: Uint8Array, info: PacketInfo, value: number): vo
   const checkOffset = l4 + TcpField.CHECKSUM;
   writeU16(bytes, checkOffset, checksumApplyDifference(readU16(bytes, checkOffset), difference));
 
-  growIpLength(bytes, info, MSS_OPTION_LENGTH);
+  if (info.family === IPV4_VERSION) growIpv4Length(bytes, info.start, MSS_OPTION_LENGTH);
+  else growIpv6Length(bytes, info.start, MSS_OPTION_LENGTH);
 
   info.ipEnd = ipEnd + MSS_OPTION_LENGTH;
   info.tcpHeaderLength += MSS_OPTION_LENGTH;
