@@ -40,6 +40,18 @@ export function checksumReplace16(check: number, from: number, to: number): numb
   return ~sum & 0xffff;
 }
 
+/** RFC 1624 eqn. 3 for several changed fields at once: `difference` is the sum, over every changed
+ * 16-bit word (each at an even offset), of (~from & 0xffff) + to, and must stay below 2 ** 31. Equal bit
+ * for bit to checksumReplace16/32 applied to each word in turn (see the top of this file), so one fold
+ * can stand for a sequence of the kernel's updates. */
+export function checksumApplyDifference(check: number, difference: number): number {
+  let sum = (~check & 0xffff) + difference;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  if (sum === 0) sum = 0xffff;
+  return ~sum & 0xffff;
+}
+
 function swapBytes(value: number): number {
   return ((value & 0xff) << 8) | ((value >>> 8) & 0xff);
 }

@@ -17,15 +17,22 @@ export const MAX_IP_LENGTH_FIELD = 0xffff;
 /** tcpmss_tg4: total length and the header checksum (csum_replace2); tcpmss_tg6: payload length only.
  * The caller has checked the field cannot wrap. */
 export function growIpLength(bytes: Uint8Array, info: PacketInfo, grow: number): void {
-  const start = info.start;
-  if (info.family === IPV4_VERSION) {
-    const lengthOffset = start + Ipv4Field.TOTAL_LENGTH;
-    const totalLength = readU16(bytes, lengthOffset);
-    writeU16(bytes, lengthOffset, totalLength + grow);
-    const checkOffset = start + Ipv4Field.CHECKSUM;
-    writeU16(bytes, checkOffset, headerChecksumReplace16(readU16(bytes, checkOffset), totalLength, totalLength + grow));
-  } else {
-    const lengthOffset = start + Ipv6Field.PAYLOAD_LENGTH;
-    writeU16(bytes, lengthOffset, readU16(bytes, lengthOffset) + grow);
-  }
+  if (info.family === IPV4_VERSION) growIpv4Length(bytes, info.start, grow);
+  else growIpv6Length(bytes, info.start, grow);
+}
+
+/** growIpLength for the IPv4 header at `start`. One function per family, so a caller that inlines
+ * it pays V8's inlining budget only for the family it sees. */
+export function growIpv4Length(bytes: Uint8Array, start: number, grow: number): void {
+  const lengthOffset = start + Ipv4Field.TOTAL_LENGTH;
+  const totalLength = readU16(bytes, lengthOffset);
+  writeU16(bytes, lengthOffset, totalLength + grow);
+  const checkOffset = start + Ipv4Field.CHECKSUM;
+  writeU16(bytes, checkOffset, headerChecksumReplace16(readU16(bytes, checkOffset), totalLength, totalLength + grow));
+}
+
+/** growIpLength for the IPv6 header at `start`. */
+export function growIpv6Length(bytes: Uint8Array, start: number, grow: number): void {
+  const lengthOffset = start + Ipv6Field.PAYLOAD_LENGTH;
+  writeU16(bytes, lengthOffset, readU16(bytes, lengthOffset) + grow);
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   addWords,
+  checksumApplyDifference,
   checksumReplace16,
   checksumReplace16AtOdd,
   checksumReplace32,
@@ -72,6 +73,41 @@ test('headerChecksumReplace16 equals csum_replace2 bit for bit', () => {
   assert.equal(headerChecksumReplace16(0xffff, 0xffff, 0), 0xffff);
   fc.assert(
     fc.property(value16, value16, value16, (c, f, t) => headerChecksumReplace16(c, f, t) === kernelCsumReplace2(c, f, t)),
+    { seed: SEED, numRuns: 20000 },
+  );
+});
+
+/** The MSS insertion's one update, as src/packet/rewrite.ts insertMssOption builds its difference. */
+function insertUpdate(check: number, tcpLength: number, value: number, offsetWord: number): number {
+  const grown = offsetWord + 0x1000;
+  const difference = (~tcpLength & 0xffff) + tcpLength + 4 + 0xffff + 0x0204 + 0xffff + value + (~offsetWord & 0xffff) + grown;
+  return checksumApplyDifference(check, difference);
+}
+/** xt_TCPMSS's three updates in its order: pseudo-header length, option word from zero, data offset. */
+function kernelInsertUpdates(check: number, tcpLength: number, value: number, offsetWord: number): number {
+  let c = kernelReplace2(check, tcpLength, tcpLength + 4);
+  c = kernelReplace4(c, 0, ((swap(value) << 16) | swap(0x0204)) >>> 0);
+  return kernelReplace2(c, offsetWord, offsetWord + 0x1000);
+}
+
+test('one folded update equals the three kernel updates of an insertion bit for bit, every checksum value', () => {
+  // Every stored checksum (0x0000 and 0xffff included) against corner and typical option values, for
+  // data offsets 5..14 (the insertion needs one free word) with each flags byte pattern that matters.
+  for (let check = 0; check <= 0xffff; check++) {
+    for (const value of [0, 1, 536, 1220, 1400, 0x8000, 0xfffe, 0xffff]) {
+      for (const offsetWord of [0x5002, 0x5012, 0x8002, 0xe0ff]) {
+        const tcpLength = (offsetWord >>> 12) * 4;
+        const ours = insertUpdate(check, tcpLength, value, offsetWord);
+        const kernel = kernelInsertUpdates(check, tcpLength, value, offsetWord);
+        if (ours !== kernel) assert.fail(`check ${check} value ${value} offset word ${offsetWord}: ${ours} != ${kernel}`);
+      }
+    }
+  }
+  fc.assert(
+    fc.property(u16, u16, fc.integer({ min: 5, max: 14 }), fc.integer({ min: 0, max: 0xfff }), (c, v, doff, low) => {
+      const offsetWord = (doff << 12) | low;
+      return insertUpdate(c, doff * 4, v, offsetWord) === kernelInsertUpdates(c, doff * 4, v, offsetWord);
+    }),
     { seed: SEED, numRuns: 20000 },
   );
 });
