@@ -16,6 +16,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 
