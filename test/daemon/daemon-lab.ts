@@ -2,6 +2,7 @@
 // client and server namespaces, captures read back as MSS values, /metrics scraped from the router's
 // loopback. Everything is started through the Lab, so lab.destroy() (in t.after) ends it.
 import assert from 'node:assert/strict';
+import { CLI, fetchInRouter, jsonLines } from '../lab/daemon.js';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
@@ -12,7 +13,7 @@ import { TcpFlag } from '../../src/packet/tcp.js';
 import { readSyn } from '../queue/syn.js';
 
 /** The built CLI (dist/src/cli/main.js), by absolute path: the daemon runs from `ip netns exec`. */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export { CLI };
 const PEER = fileURLToPath(new URL('./fixtures/tcp-peer.js', import.meta.url));
 
 export const SERVER_PORT = 5001;
@@ -36,11 +37,7 @@ export interface RunningDaemon {
 /** Starts `mssmangler run ARGS` in the router and waits for its "started" line. */
 export async function startDaemon(lab: Lab, args: readonly string[]): Promise<RunningDaemon> {
   const child = lab.spawn('router', process.execPath, [CLI, 'run', '--log-format', 'json', ...args]);
-  const logLines = (): Array<Record<string, unknown>> =>
-    child.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logLines = (): Array<Record<string, unknown>> => jsonLines(child.stdout);
   const daemon: RunningDaemon = {
     process: child,
     logLines,
@@ -63,9 +60,7 @@ export async function startDaemon(lab: Lab, args: readonly string[]): Promise<Ru
 
 /** The daemon's /metrics text, fetched from inside the router (it listens on the router's loopback). */
 export async function scrape(lab: Lab, url = METRICS_URL): Promise<string> {
-  const script = `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
-  const { stdout } = await lab.exec('router', process.execPath, ['-e', script]);
-  return stdout;
+  return fetchInRouter(lab, url);
 }
 
 /** The value of one sample in an exposition text (labels must all match; others are ignored); 0 if absent. */

@@ -1,12 +1,13 @@
 // Shared pieces of the fault-injection lab tests: the daemon in the router namespace with its rules
 // applied, and readers for what a capture shows (TCP options, MSS options, ICMPv6).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { CLI, jsonLines } from '../lab/daemon.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from '../lab/lab.js';
 import type { TrackedProcess } from '../lab/process-group.js';
 
-export const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+export { CLI, jsonLines };
 
 /** A temp directory removed by the returned function. */
 export function tempDir(): { dir: string; remove: () => void } {
@@ -24,13 +25,6 @@ export async function startDaemon(lab: Lab, dir: string, configText: string): Pr
   return daemon;
 }
 
-/** The JSON lines a process printed. */
-export function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 export interface Segment {
   family: 4 | 6;

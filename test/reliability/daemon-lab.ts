@@ -1,11 +1,13 @@
 // Plumbing for the daemon-level reliability tests: the real CLI (`mssmangler rules --apply`, `mssmangler
 // run`) inside a lab's router namespace, its /metrics read from inside that namespace, and kernel counters.
 import { fileURLToPath } from 'node:url';
+import { CLI, fetchInRouter } from '../lab/daemon.js';
 import type { Lab } from '../lab/lab.js';
 import type { TrackedProcess } from '../lab/process-group.js';
 import { parseQueueStats, type QueueStats } from '../../src/metrics/queue-stats.js';
 
-export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The built CLI. */
+export const MAIN = CLI;
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 /** `mssmangler rules --apply` in the router: SYNs (IPv4) to the mangle FORWARD/OUTPUT NFQUEUE, with --queue-bypass. */
@@ -26,8 +28,7 @@ export async function startDaemon(lab: Lab, args: readonly string[], wrapper: re
 
 /** GET a path from the daemon's metrics server, from inside the router namespace. */
 export async function scrape(lab: Lab, listen = '127.0.0.1:9465', path = '/metrics'): Promise<string> {
-  const { stdout } = await lab.exec('router', 'curl', ['-s', '-m', '2', `http://${listen}${path}`]);
-  return stdout;
+  return fetchInRouter(lab, `http://${listen}${path}`);
 }
 
 /** Sum of every sample of `name` (labels matching `labelFilter`, e.g. 'outcome="modified"'). */
