@@ -17,6 +17,10 @@ const SLL2_HEADER_LENGTH = 20;
 export interface CapturedPacket {
   /** Seconds since the epoch, with the fraction. */
   time: number;
+  /** Whole seconds since the epoch, and the rest in integer nanoseconds (a double of epoch seconds
+   * cannot hold nanoseconds: latency measurements use these two). */
+  seconds: number;
+  subsecondNs: number;
   /** The IP packet (link-layer header removed). */
   ip: Buffer;
   /** Length on the wire before snaplen cut it. */
@@ -54,6 +58,8 @@ export function readPcap(file: Buffer): CapturedPacket[] {
     if (capturedLength >= linkHeader) {
       packets.push({
         time: seconds + fraction / (nanoseconds ? 1e9 : 1e6),
+        seconds,
+        subsecondNs: nanoseconds ? fraction : fraction * 1000,
         ip: Buffer.from(file.subarray(dataStart + linkHeader, dataStart + capturedLength)),
         originalLength: originalLength - linkHeader,
       });
