@@ -11,10 +11,10 @@
 namespace nl {
 
 struct OpenResult {
-  int fd = -1;                   // -1 on failure
-  int err = 0;                   // errno of the failed call
-  const char* syscall = "";      // which call failed: "socket", "bind" or "setsockopt"
-  uint32_t portId = 0;           // the port the kernel gave the socket
+  int fd = -1;               // -1 on failure
+  int err = 0;               // errno of the failed call
+  const char* syscall = "";  // which call failed: "socket", "bind" or "setsockopt"
+  uint32_t portId = 0;       // the port the kernel gave the socket
 };
 
 // A non-blocking, close-on-exec netlink socket of `protocol`, bound to a port the kernel chooses and

@@ -231,8 +231,9 @@ bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcv
     // nfnetlink answers EPERM both without CAP_NET_ADMIN (nfnetlink_rcv) and when another socket
     // owns the queue (nfqnl_recv_config). A message any capable sender gets ENOTSUPP for tells them apart.
     if (ProbePermission() == -EPERM)
-      ThrowOpenError("NFQ_ERR_PERMISSION", err, "bind queue",
-                     "CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN (AmbientCapabilities=CAP_NET_ADMIN)");
+      ThrowOpenError(
+          "NFQ_ERR_PERMISSION", err, "bind queue",
+          "CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN (AmbientCapabilities=CAP_NET_ADMIN)");
     else
       ThrowOpenError("NFQ_ERR_QUEUE_BUSY", err, "bind queue",
                      "the queue is already bound by another netlink socket (another process or another open queue); "
@@ -435,8 +436,7 @@ bool Queue::EnterJs() {
   napi_value recv = nullptr;
   if (napi_open_handle_scope(env_, &t.handles) != napi_ok) t.handles = nullptr;
   napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
-  if (!t.handles || !recv || !asyncCtx_ ||
-      napi_open_callback_scope(env_, recv, *asyncCtx_, &t.callback) != napi_ok) {
+  if (!t.handles || !recv || !asyncCtx_ || napi_open_callback_scope(env_, recv, *asyncCtx_, &t.callback) != napi_ok) {
     t.callback = nullptr;
     t.failed = true;
     return false;
@@ -612,8 +612,8 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
   auto flushRun = [&]() {
     if (runLen == 0) return;
     room(kPlainMsg);
-    PutVerdict(out_, runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT,
-               nullptr, 0);
+    PutVerdict(out_, runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT, nullptr,
+               0);
     chunkLastId_ = runLast;
     stats_.verdictMessages++;
     runLen = 0;
@@ -632,7 +632,10 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
       stats_.badVerdicts++;
       newLen = 0;
     }
-    if (verdict == kVerdictAccept) stats_.accepted++; else stats_.dropped++;
+    if (verdict == kVerdictAccept)
+      stats_.accepted++;
+    else
+      stats_.dropped++;
     if (verdict == kVerdictAccept && newLen == 0 && batchVerdicts_) {
       runLast = ids_[i];
       runLen++;

@@ -106,7 +106,7 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   uint32_t seq_ = 0;
   uint32_t maxBatchesPerWake_ = 4;
   nl::SocketWatch* watch_ = nullptr;  // while open and polled
-  JsTurn* turn_ = nullptr;  // set while Drain runs
+  JsTurn* turn_ = nullptr;            // set while Drain runs
 
   // JavaScript-owned memory (kept alive by the references below).
   uint8_t* buf_ = nullptr;
@@ -123,7 +123,7 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   std::unique_ptr<uint32_t[]> ids_;
   std::unique_ptr<uint32_t[]> offs_;
   std::unique_ptr<uint32_t[]> lens_;
-  std::unique_ptr<uint8_t[]> locked_;  // 1 = truncated copy: never send a payload
+  std::unique_ptr<uint8_t[]> locked_;    // 1 = truncated copy: never send a payload
   std::unique_ptr<uint32_t[]> minLens_;  // shortest new length the kernel takes (MinNewLength)
 
   // Receive slots for recvmmsg and the messages received but not yet handed to JavaScript.

@@ -41,6 +41,11 @@ namespace {
 constexpr size_t kRxBytes = 32 * 1024;
 constexpr uint32_t kIpv4Len = 4;
 constexpr uint32_t kIpv6Len = 16;
+// What may change a path MTU. Rules too: an `ip rule` change moves packets to another table without
+// any route changing.
+constexpr uint32_t kWatchedGroups = (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
+                                    (1u << (RTNLGRP_IPV6_ROUTE - 1)) | (1u << (RTNLGRP_IPV4_RULE - 1)) |
+                                    (1u << (RTNLGRP_IPV6_RULE - 1));
 // Answers to requests that timed out are read and thrown away by the next request, up to this many.
 constexpr int kMaxStale = 64;
 
@@ -63,7 +68,8 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      info[0].As<Napi::Uint32Array>().ElementLength() < 1 || (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
+      info[0].As<Napi::Uint32Array>().ElementLength() < 1 ||
+      (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
     Napi::TypeError::New(env, "RouteMtu(state: Uint32Array of length >= 1, options?): bad arguments")
         .ThrowAsJavaScriptException();
     return;
@@ -79,11 +85,7 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
   reqFd_ = req.fd;
   int err = req.err;
   if (reqFd_ >= 0) {
-    // Rules too: an `ip rule` change moves packets to another table without any route changing.
-    nl::OpenResult notify = nl::OpenSocket(
-        NETLINK_ROUTE, (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
-                           (1u << (RTNLGRP_IPV6_ROUTE - 1)) | (1u << (RTNLGRP_IPV4_RULE - 1)) |
-                           (1u << (RTNLGRP_IPV6_RULE - 1)));
+    nl::OpenResult notify = nl::OpenSocket(NETLINK_ROUTE, kWatchedGroups);
     notifyFd_ = notify.fd;
     err = notify.err;
   }
@@ -201,8 +203,7 @@ int RouteMtu::Transact(const nl::MsgWriter& req, uint32_t seq, nl::Message* answ
       return static_cast<int>(n);
     }
     uint32_t off = 0;
-    if (nl::NextMessage(rx_.get(), static_cast<uint32_t>(n), &off, answer) && answer->hdr->nlmsg_seq == seq)
-      return 0;
+    if (nl::NextMessage(rx_.get(), static_cast<uint32_t>(n), &off, answer) && answer->hdr->nlmsg_seq == seq) return 0;
     if (++stale > kMaxStale) {
       stats_.sendErrors++;
       return -EPROTO;
@@ -231,8 +232,8 @@ uint32_t RouteMtu::QueryRoute(int family, const uint8_t* dst, const uint8_t* src
 
 // One RTM_GETROUTE. True when the kernel answered with a usable route (its MTU in *mtu, 0 when it had
 // neither an mtu metric nor an output interface with a known MTU); false on any error.
-bool RouteMtu::AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif,
-                        uint32_t mark, uint32_t* mtuOut) {
+bool RouteMtu::AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark,
+                        uint32_t* mtuOut) {
   *mtuOut = 0;
   alignas(8) uint8_t msg[kMaxRequest];
   nl::MsgWriter w(msg, sizeof msg);
@@ -300,7 +301,8 @@ Napi::Value RouteMtu::Route(const Napi::CallbackInfo& info) {
   size_t size = bytes.ByteLength();
   if (alen == 0 || dstOff > size || size - dstOff < alen ||
       (srcOff >= 0 && (static_cast<uint64_t>(srcOff) > size || size - static_cast<size_t>(srcOff) < alen))) {
-    Napi::RangeError::New(env, "route: family must be 4 or 6 and the addresses inside bytes").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "route: family must be 4 or 6 and the addresses inside bytes")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (!open_) return Napi::Number::New(env, 0);

@@ -156,9 +156,9 @@ Bytes Concat(std::initializer_list<Bytes> parts) {
 // What the kernel sends, as named fixtures; the combined one is a datagram of three messages.
 std::vector<Bytes> KernelFixtures() {
   using namespace fixture;
-  return {Of(kPacketIpv4), Of(kPacketIpv6Cut),     Of(kVerdictError),
-          Of(kConfigAck),  Of(kRouteWithMtu),      Of(kRouteNoMtu),
-          Of(kRouteUnreachable), Of(kLink), Concat({Of(kPacketIpv4), Of(kPacketIpv6Cut), Of(kVerdictError)})};
+  return {Of(kPacketIpv4),       Of(kPacketIpv6Cut), Of(kVerdictError),
+          Of(kConfigAck),        Of(kRouteWithMtu),  Of(kRouteNoMtu),
+          Of(kRouteUnreachable), Of(kLink),          Concat({Of(kPacketIpv4), Of(kPacketIpv6Cut), Of(kVerdictError)})};
 }
 
 // --- Kernel to us: parse each fixture -------------------------------------------------------------
@@ -410,9 +410,10 @@ std::vector<size_t> AttrOffsets(const Bytes& f) {
 
 void ImpossibleLengths() {
   BeginGroup("impossible-lengths");
-  const uint32_t kMsgLens[] = {0,  1,  3,   4,  15, 16, 17, 18, 19, 20, 21, 35, 36, 37, 255, 256, 0x7fff,
-                               0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffff0, 0xfffffffc, 0xfffffffd,
-                               0xfffffffe, 0xffffffff};
+  const uint32_t kMsgLens[] = {0,          1,          3,          4,          15,        16,         17,
+                               18,         19,         20,         21,         35,        36,         37,
+                               255,        256,        0x7fff,     0xffff,     0x10000,   0x7fffffff, 0x80000000,
+                               0xfffffff0, 0xfffffffc, 0xfffffffd, 0xfffffffe, 0xffffffff};
   const uint16_t kAttrLens[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 0x7fff, 0x8000, 0xfffc, 0xfffd, 0xffff};
   for (const Bytes& f : KernelFixtures()) {
     for (uint32_t v : kMsgLens) {
