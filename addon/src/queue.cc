@@ -476,8 +476,10 @@ uint32_t Queue::FillBatch(bool allowRecv) {
     const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
     uint32_t avail = msgs_[pendSlot_].msg_len;
     nl::Message m;
+    // pendOff_ moves past the message only once it is taken: one that does not fit this batch stays.
+    uint32_t next = pendOff_;
     // At the end of the datagram, or at an impossible length (the rest of it is dropped): next slot.
-    if (!nl::NextMessage(slot, avail, &pendOff_, &m)) {
+    if (!nl::NextMessage(slot, avail, &next, &m)) {
       pendSlot_++;
       pendOff_ = 0;
       continue;
@@ -534,6 +536,7 @@ uint32_t Queue::FillBatch(bool allowRecv) {
     } else {
       stats_.otherMessages++;
     }
+    pendOff_ = next;
     if (pendOff_ >= avail) {
       pendSlot_++;
       pendOff_ = 0;
