@@ -4,7 +4,7 @@
 //
 // glibc's NLMSG_OK/NLMSG_NEXT are not used: with an unsigned length, NLMSG_NEXT wraps the remaining
 // length below zero after a message whose length is not a multiple of 4 at the end of a datagram,
-// and the next NLMSG_OK then reads past it (the sanitizer driver caught this in the old walks).
+// and the next NLMSG_OK then reads past it (the old walks here did; addon/README.md).
 #pragma once
 
 #include <arpa/inet.h>
