@@ -1,5 +1,5 @@
 // PacketHandler on a fake batch: a buffer and a descriptor table laid out as the addon lays them out
-// (src/queue/binding.ts), with packets from test/packet/craft.ts. No queue, no kernel: what the handler
+// (src/native/contract.ts), with packets from test/packet/craft.ts. No queue, no kernel: what the handler
 // writes into the rows and the bytes, and what it counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { PacketHandler, type PathMtuSource } from '../../src/daemon/packet-handl
 import { createLogger } from '../../src/log/logger.js';
 import { PacketCounters, PmtuFallback } from '../../src/metrics/packet-counters.js';
 import { Outcome } from '../../src/packet/index.js';
-import { PACKET_ALIGN, PacketFlag, Row, STRIDE, TAILROOM } from '../../src/queue/binding.js';
+import { PACKET_ALIGN, PacketFlag, Row, STRIDE, TAILROOM } from '../../src/native/contract.js';
 import type { QueueBatch } from '../../src/queue/queue.js';
 import { compileRules } from '../../src/rules/rule-set.js';
 import { LineCapture, settle } from '../log/capture.js';

@@ -12,7 +12,7 @@ import { PacketHandler } from '../../src/daemon/packet-handler.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Outcome } from '../../src/packet/outcome.js';
-import { Row, STRIDE, TAILROOM } from '../../src/queue/binding.js';
+import { Row, STRIDE, TAILROOM } from '../../src/native/contract.js';
 import { LineCapture } from '../log/capture.js';
 import { collectionsDuring } from '../support/collections.js';
 import { SYN_ACK, craftIpv4Tcp, craftIpv6Tcp, linuxSynOptions } from '../packet/craft.js';

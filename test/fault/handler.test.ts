@@ -11,7 +11,7 @@ import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Outcome } from '../../src/packet/outcome.js';
-import { Row, STRIDE, TAILROOM } from '../../src/queue/binding.js';
+import { Row, STRIDE, TAILROOM } from '../../src/native/contract.js';
 import { LineCapture, settle } from '../log/capture.js';
 import { craftIpv6Tcp, hex, linuxSynOptions, SYN_ACK } from '../packet/craft.js';
 

@@ -20,7 +20,7 @@ import { parseConfig } from '../../src/config/parse.js';
 import { compileRules } from '../../src/rules/rule-set.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { createLogger } from '../../src/log/logger.js';
-import { Row, STRIDE, TAILROOM, PACKET_ALIGN, PacketFlag, Verdict } from '../../src/queue/binding.js';
+import { Row, STRIDE, TAILROOM, PACKET_ALIGN, PacketFlag, Verdict } from '../../src/native/contract.js';
 import { Outcome, PacketInfo, parsePacket } from '../../src/packet/index.js';
 import {
   authenticationHeader, craftIpv4Tcp, craftIpv6Tcp, destinationOptions, espHeader, fragmentHeader, hopByHop,
