@@ -14,6 +14,8 @@ import type { Rule } from '../config/config.js';
 const U32_RANGE = 0x100000000;
 /** The golden-ratio increment of a Weyl sequence (2^32 / phi, odd). */
 const GOLDEN = 0x9e3779b9;
+/** The same step as an int32: Atomics.add with an argument above 2^31 (a heap number) allocated per call. */
+const GOLDEN_I32 = GOLDEN | 0;
 
 /** MurmurHash3's 32-bit finalizer (fmix32): every input bit flips each output bit with probability
  * about 1/2. Over a Weyl sequence it is a small, fast, seedable generator; over packet words a hash.
@@ -50,8 +52,11 @@ export function flowHash(bytes: Uint8Array, info: PacketInfo, seed: number): num
   return fmix32(((a + b) | 0) ^ seed);
 }
 
-/** A selection cap above this acts as this: the count is a 32-bit word so that Atomics can keep it. */
-export const MAX_PACKETS_CAP = 0xffffffff;
+/**
+ * A selection cap above this acts as this: the count is a signed 32-bit word, which Atomics can keep
+ * and V8 keeps unboxed (an unsigned one above 2^31 would be a heap number: an allocation per packet).
+ */
+export const MAX_PACKETS_CAP = 0x7fffffff;
 
 /**
  * The state of the rules' selections that several threads share (posted as is: typed arrays over a
@@ -60,17 +65,17 @@ export const MAX_PACKETS_CAP = 0xffffffff;
 export interface SelectionMemory {
   /** Weyl-sequence state of each rule's generator (int32). */
   readonly state: Int32Array;
-  /** Matches since the last selected one, per rule: 0..every-1. */
-  readonly sinceEvery: Uint32Array;
+  /** Matches since the last selected one, per rule: 0..every-1 (int32; see MAX_PACKETS_CAP on why signed). */
+  readonly sinceEvery: Int32Array;
   /** Packets selected so far, per rule (stops at the cap). */
-  readonly selected: Uint32Array;
+  readonly selected: Int32Array;
 }
 
 export function selectionMemory(rules: readonly Rule[]): SelectionMemory {
   const n = rules.length;
   const state = new Int32Array(new SharedArrayBuffer(4 * n));
   rules.forEach((r, i) => (state[i] = (r.select?.seed ?? 0) | 0));
-  return { state, sinceEvery: new Uint32Array(new SharedArrayBuffer(4 * n)), selected: new Uint32Array(new SharedArrayBuffer(4 * n)) };
+  return { state, sinceEvery: new Int32Array(new SharedArrayBuffer(4 * n)), selected: new Int32Array(new SharedArrayBuffer(4 * n)) };
 }
 
 export class Selector {
@@ -86,9 +91,9 @@ export class Selector {
   readonly memory: SelectionMemory;
   private readonly state: Int32Array;
   private readonly every: Float64Array;
-  private readonly sinceEvery: Uint32Array;
+  private readonly sinceEvery: Int32Array;
   private readonly maxPackets: Float64Array;
-  private readonly selected: Uint32Array;
+  private readonly selected: Int32Array;
   private readonly fromMs: Float64Array;
   private readonly untilMs: Float64Array;
 
@@ -112,7 +117,7 @@ export class Selector {
   /** The next number of rule r's generator: 32 uniform bits, as a signed int32. */
   next(r: number): number {
     // Atomics.add returns the previous state: every thread takes the next step of one sequence.
-    const s = (Atomics.add(this.state, r, GOLDEN) + GOLDEN) | 0;
+    const s = (Atomics.add(this.state, r, GOLDEN_I32) + GOLDEN_I32) | 0;
     return fmix32(s);
   }
 
@@ -123,7 +128,8 @@ export class Selector {
     const since = this.sinceEvery;
     for (;;) {
       const old = Atomics.load(since, r);
-      const next = old + 1 === every ? 0 : old + 1;
+      // every is at most 2^32 - 1: past 2^31 the count wraps into negative int32s, compared unsigned.
+      const next = (old + 1) >>> 0 === every ? 0 : (old + 1) | 0;
       if (Atomics.compareExchange(since, r, old, next) === old) return next === 0;
     }
   }

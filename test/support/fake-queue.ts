@@ -36,33 +36,43 @@ export function nextOffset(at: number, length: number): number {
   return Math.ceil((at + length + TAILROOM) / PACKET_ALIGN) * PACKET_ALIGN;
 }
 
+/** Row fields besides where the packet is; what FakePacket says about it, its bytes aside. */
+export type RowFields = Omit<FakePacket, 'bytes'>;
+
 /**
- * Copies packets into `bytes` and describes them in `table` as the addon does: aligned offsets,
- * tailroom after each, the row's unused fields zero, verdict pre-filled ACCEPT, new length 0.
- * Returns the count. Ids count from firstId.
+ * Describes packet i (at byte `at`, `length` bytes, version nibble `version`) in row i as the addon
+ * does: unused fields zero, the truncated flag when the copy is shorter than the packet, verdict
+ * pre-filled ACCEPT, new length 0.
+ */
+export function describeRow(table: Uint32Array, i: number, id: number, at: number, length: number, version: number, p: RowFields): void {
+  const row = i * STRIDE;
+  table.fill(0, row, row + STRIDE);
+  const truncated = p.origLength !== undefined && p.origLength > length;
+  table[row + Row.id] = id;
+  table[row + Row.offset] = at;
+  table[row + Row.length] = length;
+  table[row + Row.origLength] = p.origLength ?? length;
+  table[row + Row.hook] = p.hook ?? 2;
+  table[row + Row.family] = version === 4 || version === 6 ? version : 0;
+  table[row + Row.indev] = p.indev ?? 0;
+  table[row + Row.outdev] = p.outdev ?? 0;
+  table[row + Row.mark] = p.mark ?? 0;
+  table[row + Row.flags] = (p.flags ?? 0) | (truncated ? PacketFlag.truncated : 0);
+  table[row + Row.verdict] = Verdict.accept;
+  table[row + Row.newLength] = 0;
+}
+
+/**
+ * Copies packets into `bytes` and describes them in `table` as the addon does (aligned offsets,
+ * zeroed tailroom after each; describeRow). Returns the count. Ids count from firstId.
  */
 export function layBatch(bytes: Uint8Array, table: Uint32Array, packets: readonly FakePacket[], firstId = 1): number {
   let at = 0;
   packets.forEach((p, i) => {
-    const row = i * STRIDE;
-    if (row + STRIDE > table.length || at + p.bytes.length + TAILROOM > bytes.length) throw new RangeError(`batch of ${packets.length} does not fit`);
+    if ((i + 1) * STRIDE > table.length || at + p.bytes.length + TAILROOM > bytes.length) throw new RangeError(`batch of ${packets.length} does not fit`);
     bytes.set(p.bytes, at);
     bytes.fill(0, at + p.bytes.length, at + p.bytes.length + TAILROOM);
-    table.fill(0, row, row + STRIDE);
-    const truncated = p.origLength !== undefined && p.origLength > p.bytes.length;
-    table[row + Row.id] = firstId + i;
-    table[row + Row.offset] = at;
-    table[row + Row.length] = p.bytes.length;
-    table[row + Row.origLength] = p.origLength ?? p.bytes.length;
-    table[row + Row.hook] = p.hook ?? 2;
-    const version = p.bytes[0]! >> 4;
-    table[row + Row.family] = version === 4 || version === 6 ? version : 0;
-    table[row + Row.indev] = p.indev ?? 0;
-    table[row + Row.outdev] = p.outdev ?? 0;
-    table[row + Row.mark] = p.mark ?? 0;
-    table[row + Row.flags] = (p.flags ?? 0) | (truncated ? PacketFlag.truncated : 0);
-    table[row + Row.verdict] = Verdict.accept;
-    table[row + Row.newLength] = 0;
+    describeRow(table, i, firstId + i, at, p.bytes.length, p.bytes[0]! >> 4, p);
     at = nextOffset(at, p.bytes.length);
   });
   return packets.length;
