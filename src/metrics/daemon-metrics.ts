@@ -185,27 +185,10 @@ export class DaemonMetrics {
   }
 
   private packetMetrics(): CollectedMetric[] {
-    // A getter, not a constant: with several workers each scrape sums afresh.
-    const self = this;
-    const c = {
-      get rules() { return self.counters.rules; },
-      get noRule() { return self.counters.noRule; },
-      rowLabel: (row: number) => self.counters.rowLabel(row),
-      outcomeCount: (row: number, o: number) => self.counters.outcomeCount(row, o),
-      get mssBeforeBuckets() { return self.counters.mssBeforeBuckets; },
-      get mssBeforeSum() { return self.counters.mssBeforeSum; },
-      get mssAfterBuckets() { return self.counters.mssAfterBuckets; },
-      get mssAfterSum() { return self.counters.mssAfterSum; },
-      get pmtuLookups() { return self.counters.pmtuLookups; },
-      get pmtuLookupFailures() { return self.counters.pmtuLookupFailures; },
-      get pmtuFallbacks() { return self.counters.pmtuFallbacks; },
-      get batchBuckets() { return self.counters.batchBuckets; },
-      get batchSum() { return self.counters.batchSum; },
-      get verdictErrors() { return self.counters.verdictErrors; },
-      get handlerErrors() { return self.counters.handlerErrors; },
-    };
+    // Read at every use: with several workers each scrape sums afresh (the getter caches per scrape).
+    const c = (): PacketCounters => this.counters;
     const ruleLabels = (row: number): { rule: string; action: string } => {
-      const r = c.rowLabel(row);
+      const r = c().rowLabel(row);
       return { rule: r.name, action: r.action };
     };
     const mssHistogram = (name: string, help: string, buckets: () => Float64Array, sums: () => Float64Array) =>
@@ -213,7 +196,7 @@ export class DaemonMetrics {
         const out: Sample[] = [];
         const b = buckets();
         const s = sums();
-        for (let rule = 0; rule < c.rules.length; rule++) {
+        for (let rule = 0; rule < c().rules.length; rule++) {
           histogramSamples(name, ruleLabels(rule), MSS_BUCKETS, b, rule * MSS_BUCKET_SLOTS, s[rule]!, out);
         }
         return out;
@@ -225,11 +208,11 @@ export class DaemonMetrics {
         'counter',
         () => {
           const out: Sample[] = [];
-          for (let row = 0; row <= c.noRule; row++) {
+          for (let row = 0; row <= c().noRule; row++) {
             const labels = ruleLabels(row);
             // Outcome.Parsed is an intermediate state, never a final outcome.
             for (let o = Outcome.Parsed + 1; o < OUTCOME_COUNT; o++) {
-              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c.outcomeCount(row, o) });
+              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c().outcomeCount(row, o) });
             }
           }
           return out;
@@ -238,49 +221,49 @@ export class DaemonMetrics {
       mssHistogram(
         'mssmangler_mss_before_bytes',
         'MSS option value as received, per rule (segments without an MSS option are not observed).',
-        () => c.mssBeforeBuckets,
-        () => c.mssBeforeSum,
+        () => c().mssBeforeBuckets,
+        () => c().mssBeforeSum,
       ),
       mssHistogram(
         'mssmangler_mss_after_bytes',
         'MSS option value as sent (unchanged, rewritten or inserted; the would-be value in a dry run), per rule.',
-        () => c.mssAfterBuckets,
-        () => c.mssAfterSum,
+        () => c().mssAfterBuckets,
+        () => c().mssAfterSum,
       ),
       new CollectedMetric(
         'mssmangler_mss_insertions_total',
         'MSS options inserted into SYNs that had none, per rule.',
         'counter',
-        () => c.rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c.outcomeCount(rule, Outcome.Inserted) })),
+        () => c().rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c().outcomeCount(rule, Outcome.Inserted) })),
       ),
       new CollectedMetric('mssmangler_rules', 'Rules in the configuration in force.', 'gauge', () => [
-        { labels: {}, value: c.rules.length },
+        { labels: {}, value: c().rules.length },
       ]),
       new CollectedMetric('mssmangler_pmtu_lookups_total', 'Path MTU lookups over rtnetlink (cache misses and refreshes).', 'counter', () => [
-        { labels: {}, value: c.pmtuLookups },
+        { labels: {}, value: c().pmtuLookups },
       ]),
       new CollectedMetric('mssmangler_pmtu_lookup_failures_total', 'Path MTU lookups that found no route or MTU.', 'counter', () => [
-        { labels: {}, value: c.pmtuLookupFailures },
+        { labels: {}, value: c().pmtuLookupFailures },
       ]),
       new CollectedMetric(
         'mssmangler_pmtu_fallbacks_total',
         'clamp-to-pmtu segments whose MTU came from a fallback: the output interface MTU or the configured floor.',
         'counter',
-        () => PMTU_FALLBACK_NAMES.map((to, i) => ({ labels: { to }, value: c.pmtuFallbacks[i]! })),
+        () => PMTU_FALLBACK_NAMES.map((to, i) => ({ labels: { to }, value: c().pmtuFallbacks[i]! })),
       ),
       new CollectedMetric('mssmangler_batch_packets', 'Packets per batch read from the queue.', 'histogram', () => {
         const out: Sample[] = [];
-        histogramSamples('mssmangler_batch_packets', {}, BATCH_BUCKETS, c.batchBuckets, 0, c.batchSum, out);
+        histogramSamples('mssmangler_batch_packets', {}, BATCH_BUCKETS, c().batchBuckets, 0, c().batchSum, out);
         return out;
       }),
       new CollectedMetric('mssmangler_verdict_errors_total', 'Verdicts the kernel refused or that could not be sent.', 'counter', () => [
-        { labels: {}, value: c.verdictErrors },
+        { labels: {}, value: c().verdictErrors },
       ]),
       new CollectedMetric(
         'mssmangler_handler_errors_total',
         'Batches whose handler threw; their packets were accepted unchanged.',
         'counter',
-        () => [{ labels: {}, value: c.handlerErrors }],
+        () => [{ labels: {}, value: c().handlerErrors }],
       ),
     ];
   }
