@@ -4,4 +4,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$here/build"
-gcc -O2 -Wall -Wextra -Werror -o "$here/build/c-consumer" "$here/c-consumer.c"
+gcc -O2 -Wall -Wextra -Werror -pthread -o "$here/build/c-consumer" "$here/c-consumer.c"

@@ -7,9 +7,12 @@
 // It checks what it needs to write safely (IP and TCP lengths, fragments) and no more: IPv6 extension
 // headers are not walked (a SYN behind one is accepted unchanged), which the benchmark's traffic never has.
 //
-// Usage: c-consumer [--queue N] [--mss M] [--maxlen N] [--fail-open 0|1] [--batch N] [--rcvbuf BYTES]
-// Prints "ready" on stderr once the kernel acknowledged the bind, and a JSON line of counters on stdout
-// when SIGTERM or SIGINT ends it.
+// Usage: c-consumer [--queue N] [--threads T] [--mss M] [--maxlen N] [--fail-open 0|1] [--batch N]
+//                   [--rcvbuf BYTES]
+// --threads T reads queues N..N+T-1, one thread and one socket each (what Suricata does behind
+// iptables --queue-balance); the threads share nothing. Prints "threads TID..." and then "ready" on
+// stderr once the kernel acknowledged every bind, and a JSON line of counters (summed) on stdout when
+// SIGTERM or SIGINT ends it.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netlink.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,12 +45,14 @@ enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04 };
 enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_MSS_LENGTH = 4 };
 #define IP4_FRAG_MASK 0x3fff  // MF and fragment offset
 
+#define MAX_THREADS 64
+
 static volatile sig_atomic_t stopping = 0;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 
-static struct {
+struct stats {
   uint64_t packets, modified, batches, verdict_sends, recv_errors, send_errors, netlink_errors;
-} stats;
+};
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
@@ -177,44 +183,47 @@ static int arg_int(int argc, char **argv, const char *name, int fallback) {
   return fallback;
 }
 
-int main(int argc, char **argv) {
-  uint16_t queue = (uint16_t)arg_int(argc, argv, "--queue", 0);
-  uint16_t mss = (uint16_t)arg_int(argc, argv, "--mss", 1380);
-  uint32_t maxlen = (uint32_t)arg_int(argc, argv, "--maxlen", 4096);
-  int fail_open = arg_int(argc, argv, "--fail-open", 0);
-  int batch = arg_int(argc, argv, "--batch", 64);
-  int rcvbuf = arg_int(argc, argv, "--rcvbuf", 16 << 20);
-  if (batch < 1 || batch > MAX_BATCH) {
-    fprintf(stderr, "c-consumer: --batch must be 1..%d\n", MAX_BATCH);
-    return 2;
-  }
+struct reader {
+  uint16_t queue, mss;
+  int fd, batch;
+  pthread_t thread;
+  pid_t tid;
+  int done;
+  struct stats stats;
+};
 
-  struct sigaction sa = {.sa_handler = on_signal};  // no SA_RESTART: a signal ends the blocking recv
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-
+// Opens a socket and binds `queue` on it; returns the socket or -1 (with the reason on stderr).
+static int open_queue(uint16_t queue, uint32_t maxlen, int fail_open, int rcvbuf) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (fd < 0) { perror("c-consumer: socket"); return 1; }
+  if (fd < 0) { perror("c-consumer: socket"); return -1; }
   struct sockaddr_nl local = {.nl_family = AF_NETLINK};
-  if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) { perror("c-consumer: bind"); return 1; }
+  if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) { perror("c-consumer: bind"); return -1; }
   int one = 1;
   setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
     perror("c-consumer: SO_RCVBUFFORCE");
-    return 1;
+    return -1;
   }
   int err = bind_queue(fd, queue, maxlen, fail_open);
   if (err != 0) {
     fprintf(stderr, "c-consumer: binding queue %u failed: %s\n", queue, strerror(-err));
-    return 1;
+    return -1;
   }
-  fprintf(stderr, "ready\n");
+  return fd;
+}
 
+// One queue until `stopping`: receive a batch, rewrite, send every verdict of it in one sendmsg.
+static void *read_queue(void *arg) {
+  struct reader *r = arg;
+  r->tid = gettid();
+  struct stats *st = &r->stats;
+  int fd = r->fd, batch = r->batch;
+  uint16_t queue = r->queue, mss = r->mss;
   uint8_t *slots = malloc((size_t)batch * SLOT_BYTES);
   uint8_t *out = malloc((size_t)batch * (VERDICT_OVERHEAD + NLA_ALIGN(SLOT_BYTES)));
   struct mmsghdr *msgs = calloc((size_t)batch, sizeof *msgs);
   struct iovec *iovs = calloc((size_t)batch, sizeof *iovs);
-  if (!slots || !out || !msgs || !iovs) { fprintf(stderr, "c-consumer: out of memory\n"); return 1; }
+  if (!slots || !out || !msgs || !iovs) { fprintf(stderr, "c-consumer: out of memory\n"); exit(1); }
   for (int i = 0; i < batch; i++) {
     iovs[i].iov_base = slots + (size_t)i * SLOT_BYTES;
     iovs[i].iov_len = SLOT_BYTES;
@@ -228,15 +237,15 @@ int main(int argc, char **argv) {
     // Blocks for the first message, then takes whatever else is already queued (MSG_WAITFORONE).
     int got = recvmmsg(fd, msgs, (unsigned)batch, MSG_WAITFORONE, NULL);
     if (got < 0) {
-      if (errno != EINTR) stats.recv_errors++;
+      if (errno != EINTR) st->recv_errors++;
       continue;
     }
-    stats.batches++;
+    st->batches++;
     uint8_t *at = out;
     for (int m = 0; m < got; m++) {
       size_t n = msgs[m].msg_len;
       for (struct nlmsghdr *nlh = (struct nlmsghdr *)iovs[m].iov_base; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
-        if (nlh->nlmsg_type == NLMSG_ERROR) { stats.netlink_errors++; continue; }
+        if (nlh->nlmsg_type == NLMSG_ERROR) { st->netlink_errors++; continue; }
         if (nlh->nlmsg_type != (NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET)) continue;
         uint32_t id_be = 0;
         int have_id = 0;
@@ -258,7 +267,7 @@ int main(int argc, char **argv) {
           attr += NLA_ALIGN(a->nla_len);
         }
         if (!have_id) continue;
-        stats.packets++;
+        st->packets++;
         // A payload too long for one attribute is never rewritten (not possible for a SYN).
         int modified = payload && payload_len <= 0xffff - NLA_HDRLEN && rewrite_mss(payload, payload_len, mss);
         uint8_t *msg = at;
@@ -266,7 +275,7 @@ int main(int argc, char **argv) {
         struct nfqnl_msg_verdict_hdr vh = {.verdict = htonl(NF_ACCEPT), .id = id_be};
         put_attr(&at, NFQA_VERDICT_HDR, &vh, sizeof vh);
         if (modified) {
-          stats.modified++;
+          st->modified++;
           put_attr(&at, NFQA_PAYLOAD, payload, (uint16_t)payload_len);
         }
         ((struct nlmsghdr *)msg)->nlmsg_len = (uint32_t)(at - msg);
@@ -277,18 +286,96 @@ int main(int argc, char **argv) {
     struct msghdr mh = {.msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1};
     while (sendmsg(fd, &mh, 0) < 0) {
       if (errno == EINTR) continue;
-      stats.send_errors++;
+      st->send_errors++;
       break;
     }
-    stats.verdict_sends++;
+    st->verdict_sends++;
   }
 
+  __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+static void on_wake(int sig) { (void)sig; }
+int main(int argc, char **argv) {
+  uint16_t queue = (uint16_t)arg_int(argc, argv, "--queue", 0);
+  int threads = arg_int(argc, argv, "--threads", 1);
+  uint16_t mss = (uint16_t)arg_int(argc, argv, "--mss", 1380);
+  uint32_t maxlen = (uint32_t)arg_int(argc, argv, "--maxlen", 4096);
+  int fail_open = arg_int(argc, argv, "--fail-open", 0);
+  int batch = arg_int(argc, argv, "--batch", 64);
+  int rcvbuf = arg_int(argc, argv, "--rcvbuf", 16 << 20);
+  if (batch < 1 || batch > MAX_BATCH) {
+    fprintf(stderr, "c-consumer: --batch must be 1..%d\n", MAX_BATCH);
+    return 2;
+  }
+  if (threads < 1 || threads > MAX_THREADS || queue + threads - 1 > 0xffff) {
+    fprintf(stderr, "c-consumer: --threads must be 1..%d and the last queue at most 65535\n", MAX_THREADS);
+    return 2;
+  }
+
+  struct sigaction sa = {.sa_handler = on_signal};  // no SA_RESTART: a signal ends the blocking recv
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+
+  static struct reader readers[MAX_THREADS];
+  for (int t = 0; t < threads; t++) {
+    struct reader *r = &readers[t];
+    r->queue = (uint16_t)(queue + t);
+    r->mss = mss;
+    r->batch = batch;
+    r->fd = open_queue(r->queue, maxlen, fail_open, rcvbuf);
+    if (r->fd < 0) return 1;
+  }
+  if (threads == 1) {
+    readers[0].tid = gettid();
+    fprintf(stderr, "threads %d\nready\n", (int)readers[0].tid);
+    read_queue(&readers[0]);
+  } else {
+    // SIGTERM and SIGINT go to the main thread (the readers block them); it wakes each reader out of
+    // its blocking recvmmsg with SIGUSR1 (no SA_RESTART) until every one has seen `stopping`.
+    struct sigaction wake = {.sa_handler = on_wake};
+    sigaction(SIGUSR1, &wake, NULL);
+    sigset_t stop_signals, old;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+    for (int t = 0; t < threads; t++) pthread_create(&readers[t].thread, NULL, read_queue, &readers[t]);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    for (int t = 0; t < threads; t++) {
+      while (__atomic_load_n(&readers[t].tid, __ATOMIC_ACQUIRE) == 0) usleep(1000);
+    }
+    fprintf(stderr, "threads");
+    for (int t = 0; t < threads; t++) fprintf(stderr, " %d", (int)readers[t].tid);
+    fprintf(stderr, "\nready\n");
+    while (!stopping) pause();
+    for (int t = 0; t < threads; t++) {
+      while (!__atomic_load_n(&readers[t].done, __ATOMIC_ACQUIRE)) {
+        pthread_kill(readers[t].thread, SIGUSR1);
+        usleep(10000);
+      }
+      pthread_join(readers[t].thread, NULL);
+    }
+  }
+
+  struct stats sum = {0};
+  for (int t = 0; t < threads; t++) {
+    struct stats *st = &readers[t].stats;
+    sum.packets += st->packets;
+    sum.modified += st->modified;
+    sum.batches += st->batches;
+    sum.verdict_sends += st->verdict_sends;
+    sum.recv_errors += st->recv_errors;
+    sum.send_errors += st->send_errors;
+    sum.netlink_errors += st->netlink_errors;
+    close(readers[t].fd);
+  }
   printf("{\"packets\":%llu,\"modified\":%llu,\"batches\":%llu,\"verdictSends\":%llu,"
          "\"recvErrors\":%llu,\"sendErrors\":%llu,\"netlinkErrors\":%llu}\n",
-         (unsigned long long)stats.packets, (unsigned long long)stats.modified,
-         (unsigned long long)stats.batches, (unsigned long long)stats.verdict_sends,
-         (unsigned long long)stats.recv_errors, (unsigned long long)stats.send_errors,
-         (unsigned long long)stats.netlink_errors);
-  close(fd);
+         (unsigned long long)sum.packets, (unsigned long long)sum.modified,
+         (unsigned long long)sum.batches, (unsigned long long)sum.verdict_sends,
+         (unsigned long long)sum.recv_errors, (unsigned long long)sum.send_errors,
+         (unsigned long long)sum.netlink_errors);
   return 0;
 }

@@ -14,9 +14,19 @@ export interface GeneratorRun {
   seconds: number;
 }
 
-/** Sends `count` SYNs from the generator to the sink; `rate` 0 means as fast as possible. */
-export async function generate(rig: Rig, family: Family, count: number, rate = 0): Promise<GeneratorRun> {
+export interface GeneratorOptions {
+  /** SYN/s; 0 (default) means as fast as possible. */
+  rate?: number;
+  /** SYNs per sendmmsg (syngen default 64); paced, a burst every batch/rate seconds. */
+  batch?: number;
+  /** Source addresses from the generator's own (syngen --src-count), for --queue-balance. Default 1. */
+  sources?: number;
+}
+
+/** Sends `count` SYNs from the generator to the sink. */
+export async function generate(rig: Rig, family: Family, count: number, options: GeneratorOptions = {}): Promise<GeneratorRun> {
   const { src, dst } = addresses(family);
+  const rate = options.rate ?? 0;
   const { stdout } = await rig.lab.exec('client', 'taskset', [
     '-c', String(GENERATOR_CPU), SYNGEN_PATH,
     '--src', src, '--dst', dst,
@@ -25,6 +35,8 @@ export async function generate(rig: Rig, family: Family, count: number, rate = 0
     '--mss', String(OFFERED_MSS),
     '--options', 'linux',
     '--dport', String(DESTINATION_PORT),
+    ...(options.batch ? ['--batch', String(options.batch)] : []),
+    ...(options.sources && options.sources > 1 ? ['--src-count', String(options.sources)] : []),
   ]);
   const line = stdout.trim().split('\n').at(-1) ?? '';
   const parsed = JSON.parse(line) as { sent?: unknown; seconds?: unknown };

@@ -47,7 +47,7 @@ export async function measureLatency(rig: Rig, family: Family, path: PathName, r
     captures.push(await startCapture(rig, LabInterface.routerToClient, 'in', inFile));
     captures.push(await startCapture(rig, LabInterface.routerToServer, 'out', outFile));
     const sinkBefore = await rig.readSink(family);
-    const run = await generate(rig, family, rate * seconds, rate);
+    const run = await generate(rig, family, rate * seconds, { rate });
     await rig.settle(spec.queue);
     const sinkAfter = await rig.readSink(family);
     for (const capture of captures) await capture.stop('SIGINT');

@@ -14,6 +14,20 @@ export interface BenchOptions {
   latencySeconds: number;
   /** Offered load of the latency measurement, as a fraction of the slowest path's saturation rate. */
   loadFraction: number;
+  /** Latency measurements per path (medians reported). */
+  latencyReps: number;
+  /** Offered SYN/s of the paced CPU-per-packet samples (0: none). */
+  pacedRate: number;
+  /** Generator seconds per paced sample (one per repetition and queue path). */
+  pacedSeconds: number;
+  /** SYNs per generator burst in the paced samples. */
+  pacedBurst: number;
+  /** Run the scaling measurement (one queue against two) instead of the path comparison. */
+  scaling: boolean;
+  /** Scaling: CPU share (of one core) each queue thread gets, enforced by a cgroup per thread. */
+  threadShare: number;
+  /** Scaling: source addresses the generator cycles through (balancing hashes on addresses). */
+  sources: number;
   /** SYNs of the warm-up run per path (also estimates the generator's rate on that path). */
   warmup: number;
   /** Descriptor rows / recvmmsg slots per batch, for both consumers. */
@@ -27,15 +41,25 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler,daemon]
-                          [--latency-seconds S] [--load F] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
-  --quick            1 repetition of 1 s, 1 s of latency: a smoke run (about a minute)
+                          [--latency-seconds S] [--latency-reps N] [--load F] [--paced-rate PPS] [--paced-seconds S]
+                          [--paced-burst N] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
+       npm run bench -- --scaling [--family 4|6] [--reps N] [--seconds S] [--thread-share F] [--sources N]
+  --quick            1 repetition of 1 s, 1 latency run of 1 s: a smoke run (about a minute)
   --family 4|6       one address family (default both)
-  --paths LIST       which paths, default plain,kernel,c,mssmangler; "daemon" adds mssmangler with the
-                     daemon's own PacketHandler (rule matching and per-rule counters on top of the core)
-  --reps N           saturation repetitions per path (default 5); medians are reported
+  --paths LIST       which paths, default plain,kernel,c,daemon; "daemon" is \`mssmangler run\` itself,
+                     "mssmangler" the packet core alone in a bench-only consumer (bench/consumer.ts)
+  --reps N           saturation (and paced) repetitions per path (default 5); medians are reported
   --seconds S        generator seconds per saturation sample (default 3)
-  --latency-seconds  generator seconds of the latency measurement (default 2)
+  --latency-seconds  generator seconds of one latency measurement (default 2)
+  --latency-reps N   latency measurements per path, interleaved (default 5); medians of p50 and p99
   --load F           latency offered load as a fraction of the slowest path's saturation rate (default 0.2)
+  --paced-rate PPS   offered SYN/s of the paced CPU-per-packet samples (default 50000; 0 skips them)
+  --paced-seconds S  generator seconds per paced sample (default 3)
+  --paced-burst N    SYNs per generator burst when paced (default 8: a burst every 160 µs at 50,000/s)
+  --scaling          one queue against two (--queue-balance), each queue thread held to --thread-share
+                     of a core by a cgroup of its own; the C consumer with two threads side by side
+  --thread-share F   CPU share per queue thread in --scaling (default 0.25)
+  --sources N        source addresses the generator cycles through in --scaling (default 64)
   --batch N          packets per batch for both consumers (default 256)
   --max-len N        kernel queue length for both consumers (default 4096)
   --profile          run the mssmangler consumer under --cpu-prof and print where its time goes
@@ -52,6 +76,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       seconds: { type: 'string' },
       'latency-seconds': { type: 'string' },
       load: { type: 'string', default: '0.2' },
+      'latency-reps': { type: 'string' },
+      'paced-rate': { type: 'string' },
+      'paced-seconds': { type: 'string' },
+      'paced-burst': { type: 'string' },
+      scaling: { type: 'boolean', default: false },
+      'thread-share': { type: 'string' },
+      sources: { type: 'string' },
       paths: { type: 'string', default: DEFAULT_PATHS.join(',') },
       batch: { type: 'string', default: '256' },
       'max-len': { type: 'string', default: '4096' },
@@ -87,6 +118,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     seconds: number('seconds', values.seconds, quick ? 1 : 3, 0.2, 60, false),
     latencySeconds: number('latency-seconds', values['latency-seconds'], quick ? 1 : 2, 0.2, 60, false),
     loadFraction: number('load', values.load, 0.2, 0.01, 1, false),
+    latencyReps: number('latency-reps', values['latency-reps'], quick ? 1 : 5, 1, 50, true),
+    pacedRate: number('paced-rate', values['paced-rate'], 50_000, 0, 10_000_000, true),
+    pacedSeconds: number('paced-seconds', values['paced-seconds'], quick ? 1 : 3, 0.2, 60, false),
+    pacedBurst: number('paced-burst', values['paced-burst'], 8, 1, 1024, true),
+    scaling: values.scaling ?? false,
+    threadShare: number('thread-share', values['thread-share'], 0.25, 0.01, 1, false),
+    sources: number('sources', values.sources, 64, 2, 250, true),
     warmup: quick ? 100_000 : 200_000,
     batch: number('batch', values.batch, 256, 1, 1024, true),
     maxLen: number('max-len', values['max-len'], 4096, 1, 1 << 20, true),

@@ -1,4 +1,4 @@
-// The four ways the router can treat the benchmark's SYNs, measured side by side.
+// The ways the router can treat the benchmark's SYNs, measured side by side.
 //
 // Every rewriting path matches the same segments on the router's FORWARD hook in the mangle table
 // (SYN set, RST clear: the match xt_TCPMSS's documentation asks for) and lowers syngen's MSS 1460 to
@@ -14,8 +14,11 @@ export const DAEMON_QUEUE = 2;
 
 export type PathName = 'plain' | 'kernel' | 'c' | 'mssmangler' | 'daemon';
 export const PATH_NAMES: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler', 'daemon'];
-/** What `npm run bench` measures without --paths (issue 3); 'daemon' is on request. */
-export const DEFAULT_PATHS: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler'];
+/** What `npm run bench` measures without --paths: the daemon as users run it against the C consumer
+ * (issue 11); 'mssmangler' (the packet core alone in a bench-only consumer) is on request. */
+export const DEFAULT_PATHS: readonly PathName[] = ['plain', 'kernel', 'c', 'daemon'];
+/** The paths whose consumer reads a queue (CPU per packet, paced mode). */
+export const QUEUE_PATHS: readonly PathName[] = ['c', 'mssmangler', 'daemon'];
 
 export interface PathSpec {
   name: PathName;
@@ -44,14 +47,14 @@ export const PATHS: Readonly<Record<PathName, PathSpec>> = {
   c: { name: 'c', label: 'C consumer', target: ['-j', 'NFQUEUE', '--queue-num', String(C_QUEUE)], queue: C_QUEUE, rewrites: true },
   mssmangler: {
     name: 'mssmangler',
-    label: 'mssmangler',
+    label: 'mssmangler core consumer',
     target: ['-j', 'NFQUEUE', '--queue-num', String(MSSMANGLER_QUEUE)],
     queue: MSSMANGLER_QUEUE,
     rewrites: true,
   },
   daemon: {
     name: 'daemon',
-    label: 'mssmangler, daemon handler',
+    label: 'mssmangler run (daemon)',
     target: ['-j', 'NFQUEUE', '--queue-num', String(DAEMON_QUEUE)],
     queue: DAEMON_QUEUE,
     rewrites: true,

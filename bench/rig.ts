@@ -6,7 +6,7 @@
 // drops them there, so it never answers with RSTs that would load the router on the way back. Two
 // rules: SYNs that arrive with TARGET_MSS (tcpmss match: the kernel checks every packet for us) and
 // all other SYNs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Lab, LabAddress } from '../test/lab/lab.js';
 import type { TrackedProcess } from '../test/lab/process-group.js';
@@ -83,6 +83,12 @@ export class Rig {
     if (args) await this.lab.exec('router', iptables(family), args);
   }
 
+  /** Puts one rule with `target` (e.g. -j NFQUEUE --queue-balance 4:5) alone in the FORWARD chain. */
+  async setTarget(family: Family, target: readonly string[]): Promise<void> {
+    await this.clearPath(family);
+    await this.lab.exec('router', iptables(family), ruleArgs({ name: 'c', label: '', target, queue: -1, rewrites: true })!);
+  }
+
   async clearPath(family: Family): Promise<void> {
     await this.lab.exec('router', iptables(family), ['-t', 'mangle', '-F', 'FORWARD']);
   }
@@ -100,23 +106,40 @@ export class Rig {
     return null;
   }
 
-  /** Waits until queue `queue` holds no packet (or `timeoutMs` passed), then a little for the sink. */
-  async settle(queue: number, timeoutMs = 5000): Promise<void> {
+  /** Waits until the queues hold no packet (or `timeoutMs` passed), then a little for the sink. */
+  async settle(queue: number | readonly number[], timeoutMs = 5000): Promise<void> {
+    const queues = typeof queue === 'number' ? [queue] : queue;
     const deadline = Date.now() + timeoutMs;
-    while (queue >= 0 && Date.now() < deadline) {
-      const counts = await this.readQueue(queue);
-      if (!counts || counts.waiting === 0) break;
-      await sleep(20);
+    for (const q of queues) {
+      while (q >= 0 && Date.now() < deadline) {
+        const counts = await this.readQueue(q);
+        if (!counts || counts.waiting === 0) break;
+        await sleep(20);
+      }
     }
     await sleep(100);
   }
 
-  /** Starts a process in the router pinned to CONSUMER_CPU and waits for it to print "ready". */
-  async startConsumer(command: string, args: readonly string[], readyTimeoutMs = 15000): Promise<TrackedProcess> {
+  /**
+   * Starts a process in the router pinned to CONSUMER_CPU and waits until it is ready: it printed
+   * "ready", or (`boundQueues`, for the daemon, which says nothing at --log-level warn) every one of
+   * those queues has a reader in the kernel's table.
+   */
+  async startConsumer(command: string, args: readonly string[], boundQueues?: readonly number[], readyTimeoutMs = 20000): Promise<TrackedProcess> {
     if (!existsSync(command)) throw new Error(`${command} is missing`);
     const consumer = this.lab.spawn('router', 'taskset', ['-c', String(CONSUMER_CPU), command, ...args]);
-    await consumer.waitFor(/^ready$/m, readyTimeoutMs);
-    return consumer;
+    if (!boundQueues) {
+      await consumer.waitFor(/^ready$/m, readyTimeoutMs);
+      return consumer;
+    }
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      const bound = await Promise.all(boundQueues.map((q) => this.readQueue(q)));
+      if (bound.every((b) => b !== null)) return consumer;
+      if (!consumer.running) throw new Error(`${command} exited: ${consumer.stderr.trim()} ${consumer.stdout.trim()}`);
+      if (Date.now() > deadline) throw new Error(`queues ${boundQueues.join(',')} not bound within ${readyTimeoutMs} ms: ${consumer.stderr.trim()}`);
+      await sleep(50);
+    }
   }
 
   async destroy(): Promise<void> {
@@ -136,6 +159,37 @@ export function processCpu(pid: number | undefined): ProcessCpu {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
+}
+
+/**
+ * CPU nanoseconds of each thread of a process so far (/proc/PID/task/TID/schedstat, first field: the
+ * scheduler's exact run time, user and kernel, of that thread). Sums over this are exact where the
+ * tick-sampled /proc/PID/stat is off by a tick or two, which matters at moderate rates.
+ */
+export function threadCpuNs(pid: number | undefined): Map<number, number> {
+  const threads = new Map<number, number>();
+  if (pid === undefined) return threads;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return threads;
+}
+
+/** Seconds of CPU each thread spent between two threadCpuNs readings (threads that started count from 0). */
+export function threadCpuDelta(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): Map<number, number> {
+  const delta = new Map<number, number>();
+  for (const [tid, ns] of after) delta.set(tid, (ns - (before.get(tid) ?? 0)) / 1e9);
+  return delta;
+}
+
+export function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
 }
 
 /** USER_HZ, which /proc reports in: 100 on every Linux architecture Node runs on (getconf CLK_TCK). */

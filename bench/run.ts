@@ -1,6 +1,8 @@
 // `npm run bench`: plain forwarding, the kernel's TCPMSS target, a pure-C NFQUEUE consumer and
-// mssmangler (nfqueue-bindings + the packet core) side by side, IPv4 and IPv6, in one run. Prints a
-// table and writes the "## NFQUEUE path" section of bench/RESULTS.md. Method: report.ts (METHOD).
+// `mssmangler run` itself (and on request the packet core alone in a bench-only consumer) side by
+// side, IPv4 and IPv6, in one run: saturation, CPU per packet at a paced rate, latency at 20% load.
+// Prints a table and writes the "## NFQUEUE path" section of bench/RESULTS.md. Method: report.ts
+// (METHOD). `--scaling` measures one queue against two instead (scaling.ts, "## Scaling").
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -8,16 +10,16 @@ import type { TrackedProcess } from '../test/lab/process-group.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { parseOptions, type BenchOptions } from './options.js';
-import { C_QUEUE, DAEMON_QUEUE, MSSMANGLER_QUEUE, PATHS, TARGET_MSS, type PathName } from './paths.js';
+import { CLI_PATH, C_CONSUMER_PATH, MSSMANGLER_CONSUMER_PATH, daemonArgs, daemonBatches } from './consumers.js';
+import { C_QUEUE, DAEMON_QUEUE, MSSMANGLER_QUEUE, PATHS, QUEUE_PATHS, TARGET_MSS, type PathName } from './paths.js';
 import { perfSummary, startPerf } from './perf-profile.js';
 import { summariseProfile } from './profile-summary.js';
 import { formatMarkdown, formatText, writeSection, type BenchResult, type FamilyResult, type PathResult } from './report.js';
 import { Rig, repoRoot, type Family } from './rig.js';
 import { measureSaturation } from './saturation.js';
+import { runScaling } from './scaling.js';
 import { median } from './stats.js';
 
-const C_CONSUMER_PATH = join(repoRoot, 'bench/build/c-consumer');
-const MSSMANGLER_CONSUMER_PATH = join(repoRoot, 'dist/bench/consumer.js');
 const PROFILE_DIR = join(repoRoot, 'bench/out/profile');
 const PERF_DIR = join(repoRoot, 'bench/out/perf');
 const RESULTS_PATH = join(repoRoot, 'bench/RESULTS.md');
@@ -49,6 +51,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  if (options.scaling) {
+    await runScaling(rig, options, machine, load, RESULTS_PATH);
+    return;
+  }
 
   const notes: string[] = [];
   const families: FamilyResult[] = [];
@@ -68,11 +74,16 @@ async function main(): Promise<void> {
       ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...(options.perf ? ['--perf-basic-prof'] : []),
     ];
-    for (const [path, queue, handler] of [['mssmangler', MSSMANGLER_QUEUE, 'core'], ['daemon', DAEMON_QUEUE, 'daemon']] as const) {
-      if (!options.paths.includes(path)) continue;
-      await startConsumer(rig, path, process.execPath,
-        [...nodeFlags, MSSMANGLER_CONSUMER_PATH, '--queue', String(queue), ...common,
-          '--max-len', String(options.maxLen), '--batch-size', String(options.batch), '--handler', handler], consumers, unavailable);
+    if (options.paths.includes('mssmangler')) {
+      await startConsumer(rig, 'mssmangler', process.execPath,
+        [...nodeFlags, MSSMANGLER_CONSUMER_PATH, '--queue', String(MSSMANGLER_QUEUE), ...common,
+          '--max-len', String(options.maxLen), '--batch-size', String(options.batch)], consumers, unavailable);
+    }
+    if (options.paths.includes('daemon')) {
+      // The daemon as users run it (metrics server on, its default; scraped only at the end), with
+      // fail-open off like the C consumer so overload shows as loss.
+      await startConsumer(rig, 'daemon', process.execPath,
+        [...nodeFlags, CLI_PATH, ...daemonArgs(['--queue', String(DAEMON_QUEUE)], options.maxLen)], consumers, unavailable, [DAEMON_QUEUE]);
     }
     const perfs = new Map<PathName, TrackedProcess>();
     if (options.perf) {
@@ -85,9 +96,10 @@ async function main(): Promise<void> {
     for (const perf of perfs.values()) await perf.stop('SIGINT', 10000);
   } finally {
     for (const [path, consumer] of consumers) {
+      const batches = path === 'daemon' && consumer.running ? await daemonBatches(rig) : '';
       const done = await consumer.stop('SIGTERM', 5000);
       const stats = done.stdout.trim().split('\n').at(-1) ?? '';
-      notes.push(`${PATHS[path].label} exited (${done.code ?? done.signal}): ${describeConsumerStats(stats) || done.stderr.trim()}`);
+      notes.push(`${PATHS[path].label} exited (${done.code ?? done.signal}): ${batches || describeConsumerStats(stats) || done.stderr.trim()}`);
     }
     await rig.destroy();
   }
@@ -114,9 +126,9 @@ async function main(): Promise<void> {
 }
 
 async function startConsumer(rig: Rig, path: PathName, command: string, args: string[],
-  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>): Promise<void> {
+  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>, boundQueues?: readonly number[]): Promise<void> {
   try {
-    consumers.set(path, await rig.startConsumer(command, args));
+    consumers.set(path, await rig.startConsumer(command, args, boundQueues));
   } catch (err) {
     unavailable.set(path, (err as Error).message.split('\n')[0]!);
     log(`${PATHS[path].label}: not measured: ${(err as Error).message}`);
@@ -127,7 +139,7 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
   consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>): Promise<FamilyResult> {
   const results = options.paths.map((path): PathResult => {
     const why = unavailable.get(path);
-    return { path, samples: [], latency: null, ...(why ? { unavailable: why } : {}) };
+    return { path, samples: [], paced: [], latency: [], ...(why ? { unavailable: why } : {}) };
   });
   const live = () => results.filter((r) => !r.unavailable);
   const pidOf = (path: PathName) => consumers.get(path)?.pid;
@@ -166,15 +178,36 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
     }
   }
 
+  // Paced: the same offered rate through every queue path, CPU per packet at moderate load, where
+  // per-wake-up costs weigh more than at saturation (small batches).
+  const queued = () => live().filter((r) => QUEUE_PATHS.includes(r.path));
+  for (let rep = 0; options.pacedRate > 0 && rep < options.reps; rep++) {
+    const order = queued();
+    for (let i = 0; i < order.length; i++) {
+      const r = order[(i + rep) % order.length]!;
+      if (!alive(r)) continue;
+      await rig.setPath(family, r.path);
+      const s = await measureSaturation(rig, family, r.path, options.pacedRate * options.pacedSeconds, pidOf(r.path),
+        { rate: options.pacedRate, batch: options.pacedBurst });
+      r.paced.push(s);
+      log(`IPv${family} ${r.path} paced rep ${rep + 1}/${options.reps}: ${Math.round(s.sent / s.seconds)} SYN/s offered, loss ${s.loss},` +
+        ` CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt (main thread ${s.mainThreadPerMpkt.toFixed(3)}), user ${s.userPerMpkt.toFixed(2)}`);
+    }
+  }
+
   const slowest = Math.min(...live().map((r) => median(r.samples.map((s) => s.pps))));
   const loadPps = Math.max(1000, Math.round(slowest * options.loadFraction));
-  for (const r of live()) {
-    if (!alive(r)) continue;
-    await rig.setPath(family, r.path);
-    r.latency = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds);
-    const l = r.latency;
-    log(`IPv${family} ${r.path} latency at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
-      ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`);
+  for (let rep = 0; rep < options.latencyReps; rep++) {
+    const order = live();
+    for (let i = 0; i < order.length; i++) {
+      const r = order[(i + rep) % order.length]!;
+      if (!alive(r)) continue;
+      await rig.setPath(family, r.path);
+      const l = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds);
+      r.latency.push(l);
+      log(`IPv${family} ${r.path} latency rep ${rep + 1}/${options.latencyReps} at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
+        ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`);
+    }
   }
   await rig.clearPath(family);
   return { family, loadPps, paths: results };

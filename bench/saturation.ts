@@ -1,5 +1,6 @@
 // Throughput at saturation: the generator flat out for a few seconds through one path, then the sink's
-// counters, the queue's kernel counters and the consumer's CPU time, read before and after.
+// counters, the queue's kernel counters and the consumer's CPU time, read before and after. The same
+// sample at a fixed offered rate is the paced mode: CPU per packet at moderate load.
 //
 // Mangled SYNs per second = SYNs that reached the sink with TARGET_MSS / the generator's sending time.
 // When the path is the bottleneck its queue is full the whole time and drains (at most maxLen packets)
@@ -7,8 +8,8 @@
 // duration, the same for both consumers.
 import { PATHS, type PathName } from './paths.js';
 import { busyFractions, readCoreTicks } from './cpu-usage.js';
-import { generate } from './generator.js';
-import { CONSUMER_CPU, GENERATOR_CPU, processCpu, type Family, type QueueCounts, type Rig } from './rig.js';
+import { generate, type GeneratorOptions } from './generator.js';
+import { CONSUMER_CPU, GENERATOR_CPU, processCpu, sum, threadCpuDelta, threadCpuNs, type Family, type QueueCounts, type Rig } from './rig.js';
 
 export interface SaturationSample {
   sent: number;
@@ -25,8 +26,14 @@ export interface SaturationSample {
   processed: number;
   queueDropped: number;
   userDropped: number;
-  /** Consumer CPU seconds (user + system) per million packets processed; NaN without a consumer. */
+  /** Consumer CPU seconds (user + system, every thread: schedstat) per million packets processed; NaN
+   * without a consumer. */
   cpuPerMpkt: number;
+  /** The part of it spent on the process's main thread (the daemon's supervisor; the C consumer's
+   * only thread when it runs one queue). */
+  mainThreadPerMpkt: number;
+  /** CPU seconds of each thread over the sample, by thread id. */
+  threads: Map<number, number>;
   /** The user-space part of it: the consumers differ here; the system part (netlink, reinjection,
    * forwarding on to the sink) is mostly the same kernel work for both. */
   userPerMpkt: number;
@@ -39,20 +46,35 @@ export interface SaturationSample {
   consumerCoreBusy: number;
 }
 
-export async function measureSaturation(rig: Rig, family: Family, path: PathName, count: number, consumerPid: number | undefined): Promise<SaturationSample> {
+/** What a sample sends through: the queues its rule feeds (none: -1 or empty) and whether it rewrites. */
+export interface SampleTarget {
+  queues: readonly number[];
+  rewrites: boolean;
+}
+
+export function targetOf(path: PathName): SampleTarget {
   const spec = PATHS[path];
+  return { queues: spec.queue >= 0 ? [spec.queue] : [], rewrites: spec.rewrites };
+}
+
+/** `count` SYNs as fast as the generator goes (or at options.rate) through `path` or `target`. */
+export async function measureSaturation(rig: Rig, family: Family, path: PathName | SampleTarget, count: number,
+  consumerPid: number | undefined, generator: GeneratorOptions = {}): Promise<SaturationSample> {
+  const spec = typeof path === 'string' ? targetOf(path) : path;
   const sinkBefore = await rig.readSink(family);
-  const queueBefore = spec.queue >= 0 ? await rig.readQueue(spec.queue) : null;
+  const queueBefore = await readQueues(rig, spec.queues);
   const cpuBefore = processCpu(consumerPid);
+  const threadsBefore = threadCpuNs(consumerPid);
 
   const ticksBefore = readCoreTicks();
-  const run = await generate(rig, family, count);
+  const run = await generate(rig, family, count, generator);
   const busy = busyFractions(ticksBefore, readCoreTicks());
-  const cpuAtEnd = processCpu(consumerPid);
-  await rig.settle(spec.queue);
+  const threadsAtEnd = threadCpuNs(consumerPid);
+  await rig.settle(spec.queues);
 
   const cpuAfter = processCpu(consumerPid);
-  const queueAfter = spec.queue >= 0 ? await rig.readQueue(spec.queue) : null;
+  const threads = threadCpuDelta(threadsBefore, threadCpuNs(consumerPid));
+  const queueAfter = await readQueues(rig, spec.queues);
   const sinkAfter = await rig.readSink(family);
 
   const rewritten = sinkAfter.rewritten - sinkBefore.rewritten;
@@ -60,7 +82,7 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
   const delivered = spec.rewrites ? rewritten : rewritten + other;
   const queue = queueDelta(queueBefore, queueAfter);
   const user = cpuAfter.user - cpuBefore.user;
-  const cpu = user + cpuAfter.system - cpuBefore.system;
+  const cpu = consumerPid === undefined ? NaN : sum(threads.values());
   return {
     sent: run.sent,
     seconds: run.seconds,
@@ -72,11 +94,28 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
     queueDropped: queue.queueDropped,
     userDropped: queue.userDropped,
     cpuPerMpkt: (cpu / queue.processed) * 1e6,
+    mainThreadPerMpkt: ((threads.get(consumerPid ?? -1) ?? NaN) / queue.processed) * 1e6,
+    threads,
     userPerMpkt: (user / queue.processed) * 1e6,
-    consumerShare: (cpuAtEnd.user + cpuAtEnd.system - cpuBefore.user - cpuBefore.system) / run.seconds,
+    consumerShare: sum(threadCpuDelta(threadsBefore, threadsAtEnd).values()) / run.seconds,
     generatorCoreBusy: busy[GENERATOR_CPU] ?? NaN,
     consumerCoreBusy: busy[CONSUMER_CPU] ?? NaN,
   };
+}
+
+/** The kernel's counters of several queues, summed; null when there are none or one has no reader. */
+async function readQueues(rig: Rig, queues: readonly number[]): Promise<QueueCounts | null> {
+  if (queues.length === 0) return null;
+  const total: QueueCounts = { waiting: 0, queueDropped: 0, userDropped: 0, idSequence: 0 };
+  for (const q of queues) {
+    const c = await rig.readQueue(q);
+    if (!c) return null;
+    total.waiting += c.waiting;
+    total.queueDropped += c.queueDropped;
+    total.userDropped += c.userDropped;
+    total.idSequence += c.idSequence;
+  }
+  return total;
 }
 
 function queueDelta(before: QueueCounts | null, after: QueueCounts | null): { processed: number; queueDropped: number; userDropped: number } {
