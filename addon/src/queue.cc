@@ -26,6 +26,8 @@ namespace {
 // (nfqnl_recv_unsupp in nfnetlink_queue.c).
 constexpr int kENOTSUPP = 524;
 constexpr uint32_t kDefaultMaxLen = 4096;
+// Four full batches of the default table: what one wake-up did at most when the budget counted batches.
+constexpr uint32_t kDefaultMaxPacketsPerWake = 1024;
 // Receive slots: one recvmmsg takes at most this many messages.
 constexpr uint32_t kMaxSlots = 256;
 // Verdict bytes per sendmsg before flushing (several sendmsg only for batches of large modified packets).
@@ -70,7 +72,7 @@ Napi::Function Queue::Define(Napi::Env env) {
 }
 
 // new Queue(queueNum, buffer: Uint8Array, table: Uint32Array, onBatch(count), onError(err) | undefined,
-//           options { maxLen, failOpen, rcvBuf, maxBatchesPerWake, batchVerdicts })
+//           options { maxLen, failOpen, rcvBuf, maxPacketsPerWake, batchVerdicts })
 // TypeScript validates the values (src/queue/queue.ts); here only the types are checked, so a wrong
 // call is a TypeError and never a crash.
 Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), env_(info.Env()) {
@@ -101,7 +103,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   uint32_t maxLen = OptU32(opts, "maxLen", kDefaultMaxLen);
   bool failOpen = OptBool(opts, "failOpen", true);
   uint32_t rcvBuf = OptU32(opts, "rcvBuf", 0);
-  maxBatchesPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxBatchesPerWake", 4));
+  maxPacketsPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxPacketsPerWake", kDefaultMaxPacketsPerWake));
   batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
 
   buf_ = bytes.Data();
@@ -390,9 +392,13 @@ void Queue::OnReadable(int status) {
   Drain();
 }
 
-// Bounded work per wake-up: at most maxBatchesPerWake batches, then back to the event loop (the
-// poll is level-triggered, so the rest comes on the next iteration, after timers and I/O). Before
-// that, every batch is followed by another recvmmsg; the wake-up ends early only when it finds nothing.
+// Bounded work per wake-up: batches until maxPacketsPerWake packets were handed over (the last batch
+// may go past it by less than a table), then back to the event loop (the poll is level-triggered, so
+// the rest comes on the next iteration, after timers and I/O). Before that, every batch is followed by
+// another recvmmsg; the wake-up ends early only when it finds nothing. Counted in packets, not
+// batches: under load the batches are small (a few packets each, what arrived while the last one was
+// handled), and a budget of a few batches sent almost every wake-up back through the event loop
+// (epoll_wait, timers, callback scope) after a few dozen packets.
 void Queue::Drain() {
   stats_.wakeups++;
   drained_ = false;
@@ -400,14 +406,14 @@ void Queue::Drain() {
   turn_ = &turn;
   uint32_t done = 0;
   while (state_ == State::Open) {
-    if (done == maxBatchesPerWake_) {
+    if (done >= maxPacketsPerWake_) {
       stats_.budgetYields++;
       break;
     }
     uint32_t n = FillBatch(true);
     if (n == 0) break;
     Deliver(n);
-    ++done;
+    done += n;
     // Packets that arrived while JavaScript ran are taken now: one recvmmsg that may find nothing
     // costs less than a trip through the event loop (epoll_wait, timers, uv bookkeeping) per batch.
     drained_ = false;

@@ -20,7 +20,7 @@ struct Stats {
   double batchHist[12] = {};   // batches by size: [1], [2,3], [4,7], ... [1024,2047], [2048, inf)
   double bytes = 0;            // packet bytes handed to JavaScript
   double wakeups = 0;          // poll callbacks
-  double budgetYields = 0;     // wake-ups that stopped at maxBatchesPerWake with data left
+  double budgetYields = 0;     // wake-ups that stopped at maxPacketsPerWake
   double recvCalls = 0;        // recvmmsg calls that returned messages
   double recvErrors = 0;       // recvmmsg failures other than EAGAIN/EINTR
   double enobufs = 0;          // ENOBUFS from recv (socket overrun; normally off: NETLINK_NO_ENOBUFS)
@@ -104,7 +104,7 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   uint32_t portId_ = 0;
   uint16_t queueNum_ = 0;
   uint32_t seq_ = 0;
-  uint32_t maxBatchesPerWake_ = 4;
+  uint32_t maxPacketsPerWake_ = 1024;
   nl::SocketWatch* watch_ = nullptr;  // while open and polled
   JsTurn* turn_ = nullptr;            // set while Drain runs
 

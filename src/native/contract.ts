@@ -77,8 +77,8 @@ export interface NativeQueueOptions {
   failOpen: boolean;
   /** Socket receive buffer in bytes; 0 = sized from maxLen (maxLen x 4 KiB, at least 1 MiB). */
   rcvBuf: number;
-  /** Batches per event-loop wake-up before yielding to timers and other I/O. */
-  maxBatchesPerWake: number;
+  /** Packets per event-loop wake-up before yielding to timers and other I/O (checked between batches). */
+  maxPacketsPerWake: number;
   /** Send a run of unmodified accepts as one NFQNL_MSG_VERDICT_BATCH message. */
   batchVerdicts: boolean;
 }
@@ -92,7 +92,7 @@ export interface NativeQueueStats {
   batchHistogram: number[];
   bytes: number;
   wakeups: number;
-  /** Wake-ups that stopped at maxBatchesPerWake with data left. */
+  /** Wake-ups that stopped at maxPacketsPerWake. */
   budgetYields: number;
   recvCalls: number;
   recvErrors: number;

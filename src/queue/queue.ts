@@ -36,8 +36,13 @@ export interface NfQueueOptions {
   bufferBytes?: number;
   /** Socket receive buffer; 0 = from maxLen. Default 0. */
   rcvBuf?: number;
-  /** Batches per event-loop wake-up before timers and other I/O get a turn. Default 4 (about 1,000 packets, a few ms). */
-  maxBatchesPerWake?: number;
+  /**
+   * Packets per event-loop wake-up before timers and other I/O get a turn (checked between batches,
+   * so the last batch may go past it). Default 1024: four full batches, a few ms. Counted in packets:
+   * under load batches are small, and a budget in batches sent the queue back through the event loop
+   * every few dozen packets (bench/RESULTS.md, "Per-wake budget").
+   */
+  maxPacketsPerWake?: number;
   /** Send runs of unmodified accepts as one batch verdict. Default true. */
   batchVerdicts?: boolean;
   /** Receives what the handler threw. Without it, a throwing handler is an uncaught exception. */
@@ -50,7 +55,7 @@ export const NfQueueDefaults = {
   batchSize: 256,
   bufferBytes: 4 * 1024 * 1024,
   rcvBuf: 0,
-  maxBatchesPerWake: 4,
+  maxPacketsPerWake: 1024,
   batchVerdicts: true,
 } as const;
 
@@ -85,7 +90,7 @@ export class NfQueue {
     const batchSize = intOption('batchSize', options.batchSize, NfQueueDefaults.batchSize, 1, 65536);
     const bufferBytes = intOption('bufferBytes', options.bufferBytes, NfQueueDefaults.bufferBytes, MIN_BUFFER_BYTES, 1 << 30);
     const rcvBuf = intOption('rcvBuf', options.rcvBuf, NfQueueDefaults.rcvBuf, 0, 1 << 30);
-    const maxBatchesPerWake = intOption('maxBatchesPerWake', options.maxBatchesPerWake, NfQueueDefaults.maxBatchesPerWake, 1, 1 << 20);
+    const maxPacketsPerWake = intOption('maxPacketsPerWake', options.maxPacketsPerWake, NfQueueDefaults.maxPacketsPerWake, 1, 1 << 24);
 
     const batch: QueueBatch = {
       bytes: new Uint8Array(bufferBytes),
@@ -102,7 +107,7 @@ export class NfQueue {
         maxLen,
         failOpen: options.failOpen ?? NfQueueDefaults.failOpen,
         rcvBuf,
-        maxBatchesPerWake,
+        maxPacketsPerWake,
         batchVerdicts: options.batchVerdicts ?? NfQueueDefaults.batchVerdicts,
       });
     } catch (err) {

@@ -26,7 +26,7 @@ test('a missing addon file is NFQ_ERR_ADDON_MISSING', () => {
 
 test('wrong arguments are TypeError / RangeError from the addon, before any socket exists', () => {
   const { Queue } = loadNative();
-  const options = { maxLen: 16, failOpen: true, rcvBuf: 0, maxBatchesPerWake: 1, batchVerdicts: true };
+  const options = { maxLen: 16, failOpen: true, rcvBuf: 0, maxPacketsPerWake: 1, batchVerdicts: true };
   const bytes = new Uint8Array(MIN_BUFFER_BYTES);
   const table = new Uint32Array(STRIDE);
   const noop = (): void => {};

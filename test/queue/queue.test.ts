@@ -48,18 +48,18 @@ test('NfQueue allocates the buffer and table once and passes every option, defau
     maxLen: 4096,
     failOpen: true,
     rcvBuf: 0,
-    maxBatchesPerWake: 4,
+    maxPacketsPerWake: 1024,
     batchVerdicts: true,
   });
   assert.equal(c.buffer, q.batch.bytes);
   assert.equal(c.table, q.batch.table);
   assert.equal(q.portId, 4242);
 
-  new NfQueue(binding, { queue: 6, maxLen: 10, failOpen: false, batchSize: 3, bufferBytes: MIN_BUFFER_BYTES, rcvBuf: 1 << 20, maxBatchesPerWake: 2, batchVerdicts: false }, () => {});
+  new NfQueue(binding, { queue: 6, maxLen: 10, failOpen: false, batchSize: 3, bufferBytes: MIN_BUFFER_BYTES, rcvBuf: 1 << 20, maxPacketsPerWake: 2, batchVerdicts: false }, () => {});
   const d = calls[1]!;
   assert.equal(d.table.length, 3 * STRIDE);
   assert.equal(d.buffer.byteLength, MIN_BUFFER_BYTES);
-  assert.deepEqual(d.options, { maxLen: 10, failOpen: false, rcvBuf: 1 << 20, maxBatchesPerWake: 2, batchVerdicts: false });
+  assert.deepEqual(d.options, { maxLen: 10, failOpen: false, rcvBuf: 1 << 20, maxPacketsPerWake: 2, batchVerdicts: false });
 });
 
 test('the handler gets the same batch object every time, with the count of this batch', () => {
@@ -96,7 +96,7 @@ test('options out of range are NFQ_ERR_INVALID_OPTION and never reach the addon'
     { queue: 1, maxLen: 0 },
     { queue: 1, batchSize: 0 },
     { queue: 1, bufferBytes: MIN_BUFFER_BYTES - 1 },
-    { queue: 1, maxBatchesPerWake: 0 },
+    { queue: 1, maxPacketsPerWake: 0 },
     { queue: 1, rcvBuf: -1 },
   ];
   for (const options of bad) {
