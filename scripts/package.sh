@@ -44,7 +44,7 @@ mkdir -p "$lib/dist" "$lib/addon/build/Release" "$stage/usr/bin" "$stage/usr/lib
 cp -a "$root/dist/src" "$lib/dist/src"
 find "$lib/dist" -name '*.map' -delete
 for a in "${addons[@]}"; do
-  strip --strip-unneeded -o "$lib/addon/build/Release/$a.node" "$root/addon/build/Release/$a.node"
+  strip --strip-unneeded --remove-section=.comment -o "$lib/addon/build/Release/$a.node" "$root/addon/build/Release/$a.node"
 done
 # package.json marks the .js files as ES modules and carries the version `mssmangler --version` prints.
 node -e '
@@ -62,8 +62,9 @@ for m in "${modules[@]}"; do
   mkdir -p "$lib/$(dirname "$m")"
   [ -d "$lib/$m" ] || cp -a "$root/$m" "$lib/$m"
 done
-# What a running daemon never reads: documentation, type declarations, source maps, npm's own files.
-find "$lib/node_modules" -type f \( -iname '*.md' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+# What a running daemon never reads: documentation, TypeScript sources and declarations, source maps,
+# version-control and editor files.
+find "$lib/node_modules" -type f \( -iname '*.md' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \
   -o -name '*.map' -o -name '.npmignore' -o -name '.eslintrc*' -o -name '.travis.yml' -o -name '.editorconfig' -o -name '.git*' \) \
   ! -iname 'licen[cs]e*' -delete
 find "$lib/node_modules" -depth -type d -empty -delete
