@@ -67,6 +67,7 @@ done
 find "$lib/node_modules" -type f \( -iname '*.md' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \
   -o -name '*.map' -o -name '.npmignore' -o -name '.eslintrc*' -o -name '.travis.yml' -o -name '.editorconfig' -o -name '.git*' \) \
   ! -iname 'licen[cs]e*' -delete
+find "$lib/node_modules" -type d -name .github -prune -exec rm -rf {} +
 find "$lib/node_modules" -depth -type d -empty -delete
 
 install -m 0755 "$deb/mssmangler.sh" "$stage/usr/bin/mssmangler"
