@@ -49,7 +49,8 @@ ln -sf /dev/null "$work/root/etc/systemd/system/timers.target"
 # A build image's "deny every service action" policy would keep the maintainer scripts from starting,
 # restarting or stopping anything; a Debian system as operators run it has none.
 rm -f "$work/root/usr/sbin/policy-rc.d"
-exec systemd-nspawn --quiet -D "$work/root" --boot --register=no --keep-unit --private-network \\
+# If the test process dies without cleaning up, nspawn gets SIGTERM, which powers the container off.
+exec setpriv --pdeathsig TERM -- systemd-nspawn --quiet -D "$work/root" --boot --register=no --keep-unit --private-network \\
   --system-call-filter=bpf "$@" -- systemd.unit=basic.target
 `;
 
