@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { requireRoot } from '../lab/lab.js';
 import { readPcap } from '../lab/pcap.js';
 import { run } from '../lab/run.js';
@@ -38,16 +39,18 @@ const TEST_WATCHDOG_SEC = 2;
 const CAP_NET_ADMIN_ONLY = (1n << 12n).toString(16).padStart(16, '0');
 
 /** How the shipped unit keeps the queue's firewall rules: hooks around the daemon (ExecStartPre= applies
- * them, ExecStopPost= removes them) or the daemon itself (--manage-firewall). Read from the unit, so the
- * test follows whichever the unit uses; either way the rules exist while the service runs and are gone
- * after it stops. */
-function firewallManagement(unit: string): { mode: 'exec-hooks' | 'daemon'; backend: 'iptables' | 'nft' } {
+ * them, ExecStopPost= removes them) or the daemon itself (--manage-firewall in the unit, or
+ * `firewall: { manage: true }` in the shipped config). Read from the files, so the test follows whichever
+ * the package uses; either way the rules exist while the service runs and are gone after it stops. */
+function firewallManagement(unit: string, config: string): { mode: 'exec-hooks' | 'daemon'; backend: 'iptables' | 'nft' } {
   const exec = unit.split('\n').filter((l) => /^Exec(StartPre|Start|StopPost)=/.test(l));
   const backend = exec.some((l) => /--backend[= ]nft/.test(l)) ? 'nft' : 'iptables';
-  if (exec.some((l) => l.startsWith('ExecStart=') && l.includes('--manage-firewall'))) return { mode: 'daemon', backend };
+  const daemonFlag = exec.some((l) => l.startsWith('ExecStart=') && l.includes('--manage-firewall'));
+  const daemonConfig = (parseYaml(config) as { firewall?: { manage?: unknown } } | null)?.firewall?.manage === true;
+  if (daemonFlag || daemonConfig) return { mode: 'daemon', backend };
   const applies = exec.some((l) => l.startsWith('ExecStartPre=') && /rules --apply/.test(l));
   const removes = exec.some((l) => l.startsWith('ExecStopPost=') && /rules --remove/.test(l));
-  assert.ok(applies && removes, 'systemd/mssmangler.service neither runs `rules --apply`/`rules --remove` around the daemon nor passes --manage-firewall: nothing keeps the queue rules');
+  assert.ok(applies && removes, 'the unit neither runs `rules --apply`/`rules --remove` around the daemon nor has the daemon manage its rules (--manage-firewall, firewall.manage): nothing keeps the queue rules');
   return { mode: 'exec-hooks', backend };
 }
 
@@ -152,7 +155,7 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
     assert.equal(spawnSync('sh', ['-c', `command -v ${tool}`]).status, 0, `${tool} is missing: run bash scripts/install-system-deps.sh`);
   }
   const unitText = readFileSync(join(ROOT, 'systemd', UNIT), 'utf8');
-  const firewall = firewallManagement(unitText);
+  const firewall = firewallManagement(unitText, readFileSync(join(ROOT, 'systemd', 'config.example.yaml'), 'utf8'));
   t.diagnostic(`the unit keeps the firewall rules by ${firewall.mode} (${firewall.backend})`);
 
   const packages = mkdtempSync(join(tmpdir(), 'mm-deb-'));
