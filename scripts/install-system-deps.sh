@@ -22,6 +22,12 @@ command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 # The addon's C++ style check (npm run format:addon:check, test/addon/format.test.ts).
 command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
+# The Debian package (npm run package) and its tests: dpkg-deb, dpkg-shlibdeps, strip, lintian, and
+# systemd-nspawn for the test that boots a real systemd in a container.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
+command -v lintian >/dev/null 2>&1 || need+=(lintian)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
