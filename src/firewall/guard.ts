@@ -276,6 +276,7 @@ export class FirewallGuard {
         if (mine.every((e) => e.listed !== null)) await this.deleteRetired(binary, listing);
       });
     }
+    for (const binary of families(next, [])) this.missingBy.set(binary, next.filter((e) => e.binary === binary && e.listed === null).length);
     const missing = next.filter((e) => e.listed === null).length;
     this.options.metrics.setMissing(missing);
     this.options.log.info(atStart ? 'firewall rules installed' : 'firewall rules replaced', {
