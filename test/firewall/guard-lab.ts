@@ -76,6 +76,10 @@ export class GuardLab {
     return new GuardLab(lab, options);
   }
 
+  get configPath(): string {
+    return join(this.dir, 'config.yaml');
+  }
+
   get iptables(): string {
     return this.options.flavour === 'legacy' ? 'iptables-legacy' : 'iptables-nft';
   }
@@ -88,7 +92,7 @@ export class GuardLab {
   /** Server listening, capture running, daemon started (rules installed before its "started" line). */
   async start(): Promise<void> {
     const { lab, options } = this;
-    const config = join(this.dir, 'config.yaml');
+    const config = this.configPath;
     const interval = options.checkInterval === undefined ? '' : `, checkInterval: ${options.checkInterval}`;
     writeFileSync(
       config,

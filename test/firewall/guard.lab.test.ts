@@ -7,7 +7,8 @@
 // iptables-legacy: guard-legacy.lab.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FOREIGN_RULE, GuardLab, flushThenRestore, unprivileged, type Disruption } from './guard-lab.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FOREIGN_RULE, GuardLab, QUEUE, flushThenRestore, unprivileged, type Disruption } from './guard-lab.js';
 
 function report(t: { diagnostic: (m: string) => void }, label: string, results: readonly Disruption[]): void {
   for (const r of results) {
@@ -55,4 +56,31 @@ test('guard (iptables-nft, nobody, checkInterval 60s): nft ruleset events repair
   const results = await flushThenRestore(g, 1000, 0, ['flush']);
   report(t, 'nft events', results);
   await countersAndStop(g, 2);
+});
+
+test('guard (iptables-nft): SIGHUP with new rules replaces the firewall rules, and the queue always has one', async (t) => {
+  const g = await GuardLab.create({ tag: 'gnftr', flavour: 'nft', checkInterval: '1s' });
+  t.after(() => g.destroy());
+  await g.start();
+  const before = await g.ourRules();
+  assert.equal(before.length, 2);
+  assert.ok(before.every((l) => !l.includes('--dport')));
+  // Sample our rules as fast as iptables answers while the reload runs: never none of them.
+  let sampling = true;
+  let fewest = Infinity;
+  const sampler = (async () => {
+    while (sampling) fewest = Math.min(fewest, (await g.ourRules()).length);
+  })();
+  writeFileSync(g.configPath, readFileSync(g.configPath, 'utf8').replace('direction: syn }', 'direction: syn, destinationPort: 80 }'));
+  g.daemon.child.kill('SIGHUP');
+  await g.daemon.waitFor(/"reloaded"/, 5000);
+  sampling = false;
+  await sampler;
+  const after = await g.ourRules();
+  assert.equal(after.length, 2);
+  assert.ok(after.every((l) => l.includes('--dport 80') && l.includes(`--queue-num ${QUEUE}`)), after.join('\n'));
+  assert.ok(fewest >= 2, `at least two of our rules at every sample (fewest ${fewest})`);
+  assert.equal((await g.metrics()).repairs, 0, 'a reload is no repair');
+  await g.daemon.stop('SIGTERM', 5000);
+  assert.deepEqual(await g.ourRules(), []);
 });
