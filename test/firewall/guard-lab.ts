@@ -111,6 +111,7 @@ export class GuardLab {
     const argv = [...(options.wrapper ?? []), process.execPath, CLI, 'run', '--log-format', 'json', '--config', config];
     this.daemon = lab.spawn('router', argv[0]!, argv.slice(1), { env: this.env });
     await this.daemon.waitFor(/"started"/, 15000);
+    assert.equal((await this.ourRules()).length, 2, 'our two rules, once each, when the daemon says started');
   }
 
   /** Connections from the client every intervalMs for seconds. */

@@ -26,7 +26,7 @@ async function countersAndStop(g: GuardLab, repairs: number): Promise<void> {
 }
 
 test('guard (iptables-legacy, root, checkInterval 1s): flush and foreign iptables-restore repaired by the timer', async (t) => {
-  const g = await GuardLab.create({ tag: 'gleg', flavour: 'legacy', checkInterval: '1s' });
+  const g = await GuardLab.create({ tag: 'gleg', flavour: 'legacy', checkInterval: '1s', preinstall: true });
   t.after(() => g.destroy());
   const results = await flushThenRestore(g, 1000, 300);
   report(t, 'legacy', results);

@@ -30,7 +30,8 @@ async function countersAndStop(g: GuardLab, repairs: number): Promise<void> {
 }
 
 test('guard (iptables-nft, root, checkInterval 1s): flush and foreign iptables-restore repaired under traffic', async (t) => {
-  const g = await GuardLab.create({ tag: 'gnft', flavour: 'nft', checkInterval: '1s' });
+  // The same rules installed beforehand (as the old unit's ExecStartPre= did): adopted, not doubled.
+  const g = await GuardLab.create({ tag: 'gnft', flavour: 'nft', checkInterval: '1s', preinstall: true });
   t.after(() => g.destroy());
   const results = await flushThenRestore(g, 1000, 300);
   report(t, 'nft', results);
