@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, fetchInRouter, jsonLines } from '../lab/daemon.js';
+import { CLI, applyRules, jsonLines, sample, scrape, startDaemon, type RunningDaemon } from '../lab/daemon.js';
 import { startCapture, type Capture } from '../lab/capture.js';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
 import type { TrackedProcess } from '../lab/process-group.js';
-import { FIXTURES, metricValue } from '../reliability/daemon-lab.js';
+import { FIXTURES } from '../reliability/daemon-lab.js';
 import { kernelWalkMssOffsets, mssAt, viewSegment } from '../differential/segment-view.js';
 
 const TCP = `${FIXTURES}tcp.js`;
@@ -46,7 +46,7 @@ export interface Syn {
 }
 
 export class GuardLab {
-  daemon!: TrackedProcess;
+  daemon!: RunningDaemon;
   private capture!: Capture;
   private client: TrackedProcess | undefined;
   readonly dir: string;
@@ -100,7 +100,9 @@ export class GuardLab {
       { mode: 0o644 },
     );
     if (options.preinstall === true) {
-      await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
+      // As root, with the same iptables flavour as the daemon (PATH).
+      if (options.flavour === 'legacy') await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
+      else await applyRules(lab, ['--config', config]);
     }
     const server = lab.spawn('server', process.execPath, [TCP, 'serve', String(PORT)]);
     await server.waitFor(/listening/);
@@ -108,9 +110,7 @@ export class GuardLab {
       direction: 'in',
       filter: `tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and tcp dst port ${PORT}`,
     });
-    const argv = [...(options.wrapper ?? []), process.execPath, CLI, 'run', '--log-format', 'json', '--config', config];
-    this.daemon = lab.spawn('router', argv[0]!, argv.slice(1), { env: this.env });
-    await this.daemon.waitFor(/"started"/, 15000);
+    this.daemon = await startDaemon(lab, ['--config', config], { wrapper: options.wrapper ?? [], env: this.env });
     assert.equal((await this.ourRules()).length, 2, 'our two rules, once each, when the daemon says started');
   }
 
@@ -166,17 +166,17 @@ export class GuardLab {
   }
 
   async metrics(): Promise<{ repairs: number; missing: number; errors: number; raw: string }> {
-    const raw = await fetchInRouter(this.lab, 'http://127.0.0.1:9465/metrics');
+    const raw = await scrape(this.lab);
     return {
-      repairs: metricValue(raw, 'mssmangler_firewall_rule_repairs_total'),
-      missing: metricValue(raw, 'mssmangler_firewall_rules_missing'),
-      errors: metricValue(raw, 'mssmangler_firewall_command_errors_total'),
+      repairs: sample(raw, 'mssmangler_firewall_rule_repairs_total'),
+      missing: sample(raw, 'mssmangler_firewall_rules_missing'),
+      errors: sample(raw, 'mssmangler_firewall_command_errors_total'),
       raw,
     };
   }
 
   logs(): Record<string, unknown>[] {
-    return jsonLines(this.daemon.stdout);
+    return this.daemon.logLines();
   }
 }
 

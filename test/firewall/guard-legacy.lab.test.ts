@@ -20,7 +20,7 @@ async function countersAndStop(g: GuardLab, repairs: number): Promise<void> {
   assert.equal(m.repairs, repairs);
   assert.equal(m.missing, 0);
   assert.equal(m.errors, 0);
-  const done = await g.daemon.stop('SIGTERM', 5000);
+  const done = await g.daemon.process.stop('SIGTERM', 5000);
   assert.equal(done.code, 0, done.stderr);
   assert.deepEqual(await g.ourRules(), [], 'stop removes our rules');
 }
@@ -68,8 +68,8 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fai
   const failures = g.logs().filter((l) => l.msg === 'firewall command failed; rewriting goes on, the rules are retried at the next check');
   assert.ok(failures.length >= 1 && failures.length <= 4, `logged once per step and minute: ${failures.length}`);
   assert.match(String(failures[0]!.error), /Permission denied|must be root|lock/);
-  assert.ok(g.daemon.running, 'the daemon keeps running');
-  const done = await g.daemon.stop('SIGTERM', 5000);
+  assert.ok(g.daemon.process.running, 'the daemon keeps running');
+  const done = await g.daemon.process.stop('SIGTERM', 5000);
   assert.equal(done.code, 0);
   assert.equal((await g.ourRules()).length, 2, 'it could not remove them either: they stay (with --queue-bypass)');
 });

@@ -24,7 +24,7 @@ async function countersAndStop(g: GuardLab, repairs: number): Promise<void> {
   const warnings = g.logs().filter((l) => l.msg === 'firewall rules were missing and are restored');
   assert.equal(warnings.length, repairs / 2, 'one warning per repair');
   for (const w of warnings) assert.equal((w.restored as string[]).length, 2, 'naming both restored rules');
-  const done = await g.daemon.stop('SIGTERM', 5000);
+  const done = await g.daemon.process.stop('SIGTERM', 5000);
   assert.equal(done.code, 0, done.stderr);
   assert.deepEqual(await g.ourRules(), [], 'stop removes our rules');
 }
@@ -73,8 +73,8 @@ test('guard (iptables-nft): SIGHUP with new rules replaces the firewall rules, a
     while (sampling) fewest = Math.min(fewest, (await g.ourRules()).length);
   })();
   writeFileSync(g.configPath, readFileSync(g.configPath, 'utf8').replace('direction: syn }', 'direction: syn, destinationPort: 80 }'));
-  g.daemon.child.kill('SIGHUP');
-  await g.daemon.waitFor(/"reloaded"/, 5000);
+  g.daemon.process.child.kill('SIGHUP');
+  await g.daemon.waitForLog('reloaded', 0, 5000);
   sampling = false;
   await sampler;
   const after = await g.ourRules();
@@ -82,6 +82,6 @@ test('guard (iptables-nft): SIGHUP with new rules replaces the firewall rules, a
   assert.ok(after.every((l) => l.includes('--dport 80') && l.includes(`--queue-num ${QUEUE}`)), after.join('\n'));
   assert.ok(fewest >= 2, `at least two of our rules at every sample (fewest ${fewest})`);
   assert.equal((await g.metrics()).repairs, 0, 'a reload is no repair');
-  await g.daemon.stop('SIGTERM', 5000);
+  await g.daemon.process.stop('SIGTERM', 5000);
   assert.deepEqual(await g.ourRules(), []);
 });
