@@ -28,7 +28,7 @@ async function countersAndStop(g: GuardLab, repairs: number): Promise<void> {
 test('guard (iptables-legacy, root, checkInterval 1s): flush and foreign iptables-restore repaired by the timer', async (t) => {
   const g = await GuardLab.create({ tag: 'gleg', flavour: 'legacy', checkInterval: '1s', preinstall: true });
   t.after(() => g.destroy());
-  const results = await flushThenRestore(g, 1000, 300);
+  const results = await flushThenRestore(g, 1000, 1000);
   report(t, 'legacy', results);
   assert.equal((await g.rules())[0], FOREIGN_RULE);
   await countersAndStop(g, 4);
@@ -38,7 +38,7 @@ test('guard (iptables-legacy, root, checkInterval 1s): flush and foreign iptable
 test('guard (iptables-legacy, root, default interval): a flush is repaired within 5 s', async (t) => {
   const g = await GuardLab.create({ tag: 'glegd', flavour: 'legacy' });
   t.after(() => g.destroy());
-  const results = await flushThenRestore(g, 5000, 300, ['flush']);
+  const results = await flushThenRestore(g, 5000, 1000, ['flush']);
   report(t, 'legacy default', results);
   await countersAndStop(g, 2);
 });
@@ -48,7 +48,7 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN and CAP_NET_RAW, own loc
   t.after(() => probe.destroy());
   // The lock file in a directory nobody may write (under systemd: RuntimeDirectory=, docs/firewall.md).
   probe.env.XTABLES_LOCKFILE = join(probe.dir, 'xtables.lock');
-  const results = await flushThenRestore(probe, 1000, 300);
+  const results = await flushThenRestore(probe, 1000, 1000);
   report(t, 'legacy unprivileged', results);
   await countersAndStop(probe, 4);
 });
@@ -57,7 +57,9 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fai
   const g = await GuardLab.create({ tag: 'glegf', flavour: 'legacy', checkInterval: '1s', wrapper: unprivileged(['net_admin']), preinstall: true });
   t.after(() => g.destroy());
   await g.start();
-  g.startTraffic(1.5, 10);
+  g.startTraffic(120, 10);
+  await g.connectionsSince(0, 60);
+  await g.stopTraffic();
   const traffic = await g.trafficDone();
   const syns = await g.syns();
   assert.ok(traffic.attempts > 50 && traffic.ok === traffic.attempts);
