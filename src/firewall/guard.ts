@@ -162,6 +162,8 @@ export class FirewallGuard {
    * share it. Never rejects.
    */
   check(): Promise<CheckResult> {
+    // After stop, nothing of ours is to be touched again (not even rules whose delete failed).
+    if (!this.running) return Promise.resolve({ missing: 0, restored: 0 });
     if (this.pendingCheck) return this.pendingCheck;
     const pending = this.exclusive(async () => {
       this.pendingCheck = undefined;

@@ -293,3 +293,18 @@ test('guard: an event triggers a check soon, without waiting for the interval', 
   await guard.stop();
   assert.ok(stopped, 'the event source is stopped');
 });
+
+test('guard: a delete that fails at stop is logged and counted, and nothing runs after stop', async () => {
+  const { fake, sink, logged, guard } = setup();
+  const p = plan(1380, 4);
+  await guard.start(p);
+  fake.failure = (_b, args) => (args[2] === '-D' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined);
+  await guard.stop();
+  assert.equal(sink.errors, 2);
+  assert.equal(logged.filter((l) => l.level === 'error').length, 1);
+  assert.deepEqual(fake.rules('iptables'), printedPlan(p, 'iptables'), 'left in place (they carry --queue-bypass)');
+  fake.failure = undefined;
+  const before = fake.commands.length;
+  assert.deepEqual(await guard.check(), { missing: 0, restored: 0 });
+  assert.equal(fake.commands.length, before);
+});
