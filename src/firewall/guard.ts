@@ -182,11 +182,6 @@ export class FirewallGuard {
     return this.exclusive(() => this.removeAll());
   }
 
-  /** Rule count of the current set, for logs. */
-  get size(): number {
-    return this.entries.length;
-  }
-
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn);
     this.tail = run.catch(() => undefined);
