@@ -19,6 +19,7 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+command -v mandoc >/dev/null 2>&1 || need+=(mandoc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
