@@ -5,7 +5,7 @@
 #
 # How, without touching this machine: in a private mount namespace, an overlay of the host's root
 # (lowerdir=/, upper and work dirs on a tmpfs) is mounted; inside it, and only inside it, the packages of
-# the tools are purged with dpkg; then, chrooted into the overlay, the repository's build outputs are
+# the tools are purged with apt-get; then, chrooted into the overlay, the repository's build outputs are
 # deleted and the commands run as written. Every write lands in the tmpfs, which vanishes with the
 # namespace: the host's packages, files and mounts are unchanged.
 #
@@ -60,7 +60,9 @@ mount --rbind /dev "$root/dev"
 in_root() { chroot "$root" /usr/bin/env -C "$repo" bash -c "$1"; }
 
 echo "fresh-root-check: purging ${PURGE[*]} inside the overlay" >&2
-in_root "DEBIAN_FRONTEND=noninteractive dpkg --purge --force-depends ${PURGE[*]} >/dev/null"
+# apt-get purge also removes what depends on them (build-essential, docker.io, ...), so the overlay is a
+# consistent system without the tools, as a fresh machine is, not one with broken dependencies.
+in_root "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq ${PURGE[*]} >/dev/null"
 for tool in "${TOOLS[@]}"; do
   if in_root "command -v $tool >/dev/null"; then
     echo "fresh-root-check: $tool is still there after the purge" >&2
