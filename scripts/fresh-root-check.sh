@@ -84,7 +84,7 @@ case "$mode" in
   test) in_root "npm ci --no-audit --no-fund && npm test" ;;
   lab)
     in_root "npm ci --no-audit --no-fund && npm run pretest && node --test --test-concurrency=2 \
-      dist/test/demo/ dist/test/differential/ dist/test/daemon/prometheus.test.js dist/test/man/ dist/test/contrib/"
+      dist/test/demo/ dist/test/differential/ dist/test/daemon/prometheus.lab.test.js dist/test/man/ dist/test/contrib/"
     ;;
 esac
 
