@@ -18,23 +18,29 @@ for arg in "$@"; do
 done
 
 need=()
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-if [ "$build_only" -eq 0 ]; then
-  command -v iptables >/dev/null 2>&1 || need+=(iptables)
-  command -v nft >/dev/null 2>&1 || need+=(nftables)
-  command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
-  command -v tshark >/dev/null 2>&1 || need+=(tshark)
-  command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-  command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-  command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
-  command -v ip >/dev/null 2>&1 || need+=(iproute2)
-  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-  command -v curl >/dev/null 2>&1 || need+=(curl)
-  command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
-  command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
-  command -v mandoc >/dev/null 2>&1 || need+=(mandoc)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+command -v mandoc >/dev/null 2>&1 || need+=(mandoc)
+
+if [ "$build_only" -eq 1 ]; then
+  build=()
+  for package in "${need[@]}"; do
+    case "$package" in g++ | make | python3) build+=("$package") ;; esac
+  done
+  need=("${build[@]}")
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
