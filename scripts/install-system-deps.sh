@@ -26,6 +26,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v mandoc >/dev/null 2>&1 || need+=(mandoc)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
@@ -33,18 +34,17 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
-command -v mandoc >/dev/null 2>&1 || need+=(mandoc)
 
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
 if [ "$build_only" -eq 1 ]; then
   build=()
   for package in "${need[@]}"; do
     case "$package" in g++ | make | python3) build+=("$package") ;; esac
   done
   need=("${build[@]}")
-fi
-
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+  [ ${#need[@]} -gt 0 ] || exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-system-deps: missing ${need[*]}; run as root to install them" >&2
