@@ -1,13 +1,16 @@
 // The composition root of `mssmangler run`: the real parts (systemd notifier over the sd_notify addon,
-// worker threads that load the queue addon, the iptables rule counters) handed to a Supervisor, which
-// runs until SIGTERM or SIGINT.
+// worker threads that load the queue addon, the iptables rule counters, the firewall guard with
+// --manage-firewall) handed to a Supervisor, which runs until SIGTERM or SIGINT.
 import type { Config } from '../config/config.js';
 import type { ConfigSource } from '../config/load.js';
 import { readRuleCounters } from '../firewall/counters.js';
+import { firewallPlan, managedFirewall } from '../firewall/managed-firewall.js';
 import { SystemdNotifier } from '../lifecycle/notify.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import type { DaemonMetrics } from '../metrics/daemon-metrics.js';
+import { FirewallGuardCounters } from '../metrics/firewall-guard-counters.js';
 import { loadSdNotify } from '../native/load.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type FirewallLifecycle } from './supervisor.js';
 import { threadLauncher } from './worker-link.js';
 
 export interface DaemonOptions {
@@ -28,7 +31,20 @@ export async function startDaemon(config: Config, options?: DaemonOptions): Prom
     log,
     source: options?.source,
     firewallCounters: (queue) => readRuleCounters(queue),
+    firewall: config.firewall.manage ? (metrics) => guardedFirewall(config, log, metrics) : undefined,
   });
   await supervisor.start();
   await supervisor.stopped;
+}
+
+/** run --manage-firewall: the FirewallGuard keeps the rules of `mssmangler rules` in place. */
+function guardedFirewall(config: Config, log: Logger, metrics: DaemonMetrics): FirewallLifecycle {
+  const counters = new FirewallGuardCounters();
+  metrics.setFirewallGuard(counters);
+  const guard = managedFirewall(config, log, counters);
+  return {
+    start: (c) => guard.start(firewallPlan(c)),
+    reload: (c) => guard.reload(firewallPlan(c)),
+    stop: () => guard.stop(),
+  };
 }

@@ -10,6 +10,7 @@ import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
 import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
 import { PMTU_FALLBACK_NAMES, PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
+import type { FirewallGuardCounters } from './firewall-guard-counters.js';
 import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from './queue-stats.js';
 
 export interface DaemonMetricsOptions {
@@ -96,6 +97,7 @@ export class DaemonMetrics {
   private snapshot: PacketCounters | undefined;
   private readonly workerRestarts = new Map<number, number>();
   private firewallCounters: FirewallCounterReader | undefined;
+  private firewallGuard: FirewallGuardCounters | undefined;
   private firewallRead: Promise<readonly FamilyRulePackets[]> | undefined;
   private firewallReadAt = 0;
   private bypass = freshBypass();
@@ -148,6 +150,11 @@ export class DaemonMetrics {
   setFirewallCounters(read: FirewallCounterReader | undefined): void {
     this.firewallCounters = read;
     this.firewallRead = undefined;
+  }
+
+  /** The firewall guard's counters (run --manage-firewall); its metrics appear only while set. */
+  setFirewallGuard(counters: FirewallGuardCounters | undefined): void {
+    this.firewallGuard = counters;
   }
 
   /** Where the daemon's end of the (first) queue keeps its counters (read at scrape time). */
@@ -347,6 +354,25 @@ export class DaemonMetrics {
         if (rules.length === 0 || queue === undefined || stats.length !== this.queues.length) return [];
         return [{ labels: { queue }, value: this.bypassed(rules, stats) }];
       }),
+      // The guard's own counts (run --manage-firewall), absent without it: a 0 would claim a watch no one keeps.
+      new CollectedMetric(
+        'mssmangler_firewall_rule_repairs_total',
+        'Firewall rules of ours that had vanished (flush, foreign iptables-restore, firewall manager reload) and were put back.',
+        'counter',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.repairs }] : []),
+      ),
+      new CollectedMetric(
+        'mssmangler_firewall_rules_missing',
+        'Firewall rules of ours missing right now (after the last check and its repair); 0 when healthy. Alert when above 0.',
+        'gauge',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.missing }] : []),
+      ),
+      new CollectedMetric(
+        'mssmangler_firewall_command_errors_total',
+        'Firewall commands (iptables, ip6tables) of the rule guard that failed or could not start; the rules are retried at the next check.',
+        'counter',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.commandErrors }] : []),
+      ),
     ];
   }
 
