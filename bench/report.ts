@@ -239,12 +239,17 @@ const METHOD = `### Method
   (MSS 1460, SACK-permitted, timestamps, window scale) with distinct source ports and sequence numbers.
 - Paths, each a single rule in the router's mangle FORWARD chain matching \`-p tcp --tcp-flags SYN,RST SYN\`:
   none (plain forwarding); \`-j TCPMSS --set-mss 1380\` (kernel); \`-j NFQUEUE --queue-num 0\` with
-  bench/c-consumer.c (raw netlink, recvmmsg batches, one sendmsg of verdicts per batch); \`-j NFQUEUE
-  --queue-num 1\` with bench/consumer.ts (nfqueue-bindings + parsePacket/rewriteMss per packet, the core
-  of the daemon's hot loop); on request (\`--paths ...,daemon\`) \`--queue-num 2\` with the same consumer
-  running the daemon's own PacketHandler (rule matching and per-rule counters on top). Both consumers stay bound for the whole run so repetitions interleave the paths (the order
-  rotates each repetition). No \`--queue-bypass\`; both consumers bind with fail-open OFF, so a full queue
-  drops and the drop shows as loss instead of unmangled packets slipping through.
+  bench/c-consumer.c (raw netlink, recvmmsg batches, one sendmsg of verdicts per batch); \`--queue-num 2\`
+  with the daemon itself, \`mssmangler run --queue 2 --set-mss 1380 --direction syn --no-fail-open
+  --queue-maxlen 4096 --metrics-listen 127.0.0.1:9465 --log-level warn\`: supervisor, a worker thread
+  for the queue, rules, counters and logging as users run it. The metrics server is on (the default)
+  and scraped once, after the samples, for the daemon's batch sizes: an idle server costs nothing per
+  packet, and the supervisor's periodic work (the event-loop-lag timer of the default metrics) shows
+  in the "main thread" column. On request (\`--paths ...,mssmangler\`) \`--queue-num 1\` with
+  bench/consumer.ts: the packet core alone (parsePacket/rewriteMss per packet) on the main thread, to
+  tell what the daemon adds. The consumers stay bound for the whole run so repetitions interleave the
+  paths (the order rotates each repetition). No \`--queue-bypass\`; every consumer binds with fail-open
+  OFF, so a full queue drops and the drop shows as loss instead of unmangled packets slipping through.
 - Cores: the generator runs on CPU 0 (taskset), and with it every bit of kernel forwarding its sends
   trigger (veth delivers in the sender's softirq context): plain and kernel-TCPMSS forwarding are paid
   on CPU 0. Each consumer runs on CPU 1, where its verdicts also forward the packet on to the sink.
@@ -253,11 +258,17 @@ const METHOD = `### Method
   sink never answers), divided by the generator's sending time. Every sample is flat out for the set time
   (the packet count comes from a warm-up run per path, which also warms up the JIT). Loss = sent − SYNs
   at the sink; for the queue paths it is mostly the kernel's queue_dropped.
-- CPU: utime + stime of the consumer process (/proc/PID/stat) over the sample, per million packets the
-  consumer handled (id_sequence − queue_dropped − user_dropped from /proc/net/netfilter/nfnetlink_queue).
-  Kernel work done in the consumer's sendmsg (reinjecting and forwarding the packet) counts as its
-  system time, for both consumers alike; "user s/Mpkt" is the user-space part, where they differ. The
-  node process's figure includes all its threads (JIT compiler, GC), all pinned to CPU 1.
+- CPU: the run time of every thread of the consumer process (/proc/PID/task/*/schedstat, exact, not
+  tick-sampled) over the sample, per million packets the consumer handled (id_sequence − queue_dropped
+  − user_dropped from /proc/net/netfilter/nfnetlink_queue). Kernel work done in the consumer's sendmsg
+  (reinjecting and forwarding the packet) counts, for every consumer alike; "user s/Mpkt" is the
+  user-space part (utime from /proc/PID/stat, tick-sampled), where they differ. The daemon's figure
+  includes all its threads (supervisor, queue worker, JIT compiler, GC), all pinned to CPU 1; "main
+  thread" is the supervisor's share (for the C consumer, its only thread).
+- Paced: the same CPU measurement while the generator offers a fixed rate (default 50,000 SYN/s, in
+  bursts of 8 SYNs every 160 µs), one sample per repetition and queue path, interleaved. Well below
+  saturation the batches are small and what each wake-up costs (poll, JavaScript call, event-loop
+  turn) weighs more than at saturation.
 - "full-core SYN/s" = 10^6 / (CPU s/Mpkt): the rate the consumer would sustain with a whole core to
   itself, counting the kernel work its syscalls do. "bound by": plain and kernel forwarding run entirely
   on CPU 0; a queue path that lost more than 0.5% overflowed its queue (the consumer side was the limit);
@@ -274,7 +285,10 @@ const METHOD = `### Method
 - Latency: tcpdump on the router's two interfaces (in on the generator side, out on the sink side,
   nanosecond kernel timestamps, pinned to CPU 0) while the generator offers a fixed load; each SYN's
   out-time minus its in-time, matched by source port and sequence number. "+p50/+p99" subtract plain
-  forwarding's figure. The same captures check every forwarded SYN's MSS and TCP checksum.
+  forwarding's figure. The same captures check every forwarded SYN's MSS and TCP checksum. Several
+  runs per path (\`--latency-reps\`, default 5), interleaved; the table shows the median of the runs'
+  p50s and of their p99s (p99 swings several-fold between runs on a shared machine). "+p50 × C" is
+  the daemon's added p50 over the C consumer's.
 `;
 
 /** Replaces (or appends) the "## NFQUEUE path" section of `file`, keeping every other section. */
