@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { readCapture, readCaptureBytes } from '../../src/capture/read-capture.js';
 import { MssmanglerError } from '../../src/errors.js';
 import { collectionsDuring } from '../support/collections.js';
+import { forceGc } from '../support/force-gc.js';
 import { PcapWriter } from '../support/pcap-writer.js';
 import { seen, type Seen } from './collect.js';
 import { concat, hex } from './hex.js';
@@ -169,7 +170,7 @@ test('memory stays flat while a 64 MiB file streams through', withTempDir(async 
   for (let written = 0; written < 64 * 1024 * 1024; written += records.length) parts.push(records);
   writeFileSync(path, Buffer.concat(parts));
   parts.length = 0;
-  global.gc?.();
+  forceGc();
   const before = process.memoryUsage();
   let peakArrayBuffers = before.arrayBuffers;
   let packets = 0;

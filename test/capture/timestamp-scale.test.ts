@@ -4,21 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CapturedPacket } from '../../src/capture/captured-packet.js';
 import { TimestampScale } from '../../src/capture/timestamp-scale.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 function packet(): CapturedPacket {
   return { bytes: new Uint8Array(0), ipOffset: -1, ipLength: 0, family: 0, seconds: 0, nanos: 0, interfaceId: 0, index: 0, fileOffset: 0 };
-}
-
-/** A fixed-seed generator (mulberry32): the same values every run. */
-function random32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 function expected(high: number, low: number, unitsPerSecond: bigint): { seconds: number; nanos: number } {
@@ -27,7 +16,7 @@ function expected(high: number, low: number, unitsPerSecond: bigint): { seconds:
 }
 
 test('decimal resolutions 10^0 .. 10^-19 are exact', () => {
-  const next = random32(1);
+  const next = seededRandom(1);
   for (let exponent = 0; exponent <= 19; exponent++) {
     const scale = TimestampScale.fromTsresol(exponent)!;
     for (let i = 0; i < 2000; i++) {
@@ -44,7 +33,7 @@ test('decimal resolutions 10^0 .. 10^-19 are exact', () => {
 });
 
 test('binary resolutions 2^0 .. 2^-63 are within a nanosecond', () => {
-  const next = random32(2);
+  const next = seededRandom(2);
   for (let exponent = 0; exponent <= 63; exponent++) {
     const scale = TimestampScale.fromTsresol(0x80 | exponent)!;
     for (let i = 0; i < 500; i++) {
