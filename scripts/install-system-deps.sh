@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the lab tests, the demo and the benchmark need and a fresh machine lacks.
+# Installs the Debian packages the lab tests, the demo, the benchmark and the addon checks need and a fresh machine lacks.
 # Idempotent: does nothing when every tool is already there. Needs root (the labs need root anyway).
 set -euo pipefail
 
@@ -17,11 +17,14 @@ command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# g++ also builds the sanitizer driver (test/addon/); its libasan and libubsan come with it.
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+# The addon's C++ style check (npm run format:addon:check, test/addon/format.test.ts).
+command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
