@@ -291,13 +291,8 @@ const METHOD = `### Method
   the daemon's added p50 over the C consumer's.
 `;
 
-/** Replaces (or appends) the "## NFQUEUE path" section of `file`, keeping every other section. */
-export function writeSection(file: string, section: string): void {
-  replaceSection(file, '## NFQUEUE path', section);
-}
-
-/** Replaces (or appends) the section under `heading` of `file`, keeping every other section. */
-export function replaceSection(file: string, heading: string, section: string): void {
+/** Replaces the section under `heading` (up to the next `## `) in the results file, or appends it. */
+export function writeSection(file: string, section: string, heading = '## NFQUEUE path'): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# mssmangler benchmark results\n';
   const start = text.indexOf(`\n${heading}\n`);
   let next: string;

@@ -13,7 +13,7 @@ import { CLI_PATH, C_CONSUMER_PATH, daemonArgs } from './consumers.js';
 import type { Machine } from './machine.js';
 import type { BenchOptions } from './options.js';
 import { TARGET_MSS } from './paths.js';
-import { replaceSection } from './report.js';
+import { writeSection } from './report.js';
 import type { Family, Rig } from './rig.js';
 import { measureSaturation, type SaturationSample } from './saturation.js';
 import { median } from './stats.js';
@@ -113,7 +113,7 @@ export async function runScaling(rig: Rig, options: BenchOptions, machine: Machi
   const text = formatScaling(rows, options, machine, load);
   process.stdout.write(`${text}\n`);
   if (options.write) {
-    replaceSection(resultsPath, '## Scaling', text);
+    writeSection(resultsPath, text, '## Scaling');
     log(`wrote ${resultsPath}`);
   }
 }
