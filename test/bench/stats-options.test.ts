@@ -15,9 +15,20 @@ test('median and percentiles interpolate between closest ranks', () => {
 test('bench options: defaults, --quick, and problems that say how to fix them', () => {
   const defaults = parseOptions([]);
   assert.deepEqual(defaults.families, [4, 6]);
-  assert.deepEqual(defaults.paths, ['plain', 'kernel', 'c', 'mssmangler']);
+  assert.deepEqual(defaults.paths, ['plain', 'kernel', 'c', 'daemon']);
   assert.equal(defaults.reps, 5);
+  assert.equal(defaults.latencyReps, 5);
+  assert.equal(defaults.pacedRate, 50_000);
+  assert.equal(defaults.pacedBurst, 8);
+  assert.equal(defaults.scaling, false);
+  assert.equal(defaults.threadShare, 0.25);
+  assert.equal(defaults.sources, 64);
   assert.equal(defaults.write, true);
+  assert.equal(parseOptions(['--quick']).latencyReps, 1);
+  assert.equal(parseOptions(['--paced-rate', '0']).pacedRate, 0);
+  assert.equal(parseOptions(['--scaling', '--thread-share', '0.2']).threadShare, 0.2);
+  assert.throws(() => parseOptions(['--thread-share', '2']), /--thread-share must be a number from 0.01 to 1, got 2/);
+  assert.throws(() => parseOptions(['--sources', '1']), /--sources must be an integer from 2 to 250, got 1/);
   const quick = parseOptions(['--quick', '--family', '6', '--paths', 'mssmangler,c']);
   assert.equal(quick.reps, 1);
   assert.equal(quick.seconds, 1);
