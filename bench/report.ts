@@ -259,8 +259,8 @@ const METHOD = `### Method
   (the packet count comes from a warm-up run per path, which also warms up the JIT). Loss = sent − SYNs
   at the sink; for the queue paths it is mostly the kernel's queue_dropped.
 - CPU: the run time of every thread of the consumer process (/proc/PID/task/*/schedstat, exact, not
-  tick-sampled) over the sample, per million packets the consumer handled (id_sequence − queue_dropped
-  − user_dropped from /proc/net/netfilter/nfnetlink_queue). Kernel work done in the consumer's sendmsg
+  tick-sampled) over the sample, per million packets the consumer handled (id_sequence − user_dropped
+  from /proc/net/netfilter/nfnetlink_queue: a packet dropped at a full queue gets no id). Kernel work done in the consumer's sendmsg
   (reinjecting and forwarding the packet) counts, for every consumer alike; "user s/Mpkt" is the
   user-space part (utime from /proc/PID/stat, tick-sampled), where they differ. The daemon's figure
   includes all its threads (supervisor, queue worker, JIT compiler, GC), all pinned to CPU 1; "main

@@ -22,7 +22,7 @@ export interface SaturationSample {
   pps: number;
   /** sent - everything that reached the sink. */
   loss: number;
-  /** Packets the consumer saw (entered the queue minus those the kernel dropped); NaN without a queue. */
+  /** Packets the consumer saw (ids handed out minus those the socket could not take); NaN without a queue. */
   processed: number;
   queueDropped: number;
   userDropped: number;
@@ -122,5 +122,7 @@ function queueDelta(before: QueueCounts | null, after: QueueCounts | null): { pr
   if (!before || !after) return { processed: NaN, queueDropped: NaN, userDropped: NaN };
   const queueDropped = after.queueDropped - before.queueDropped;
   const userDropped = after.userDropped - before.userDropped;
-  return { processed: after.idSequence - before.idSequence - queueDropped - userDropped, queueDropped, userDropped };
+  // The kernel numbers a packet after the queue-length check (__nfqnl_enqueue_packet): one dropped at
+  // a full queue never gets an id; one the socket could not take (user_dropped) has one.
+  return { processed: after.idSequence - before.idSequence - userDropped, queueDropped, userDropped };
 }
