@@ -26,9 +26,6 @@ namespace {
 // (nfqnl_recv_unsupp in nfnetlink_queue.c).
 constexpr int kENOTSUPP = 524;
 constexpr uint32_t kDefaultMaxLen = 4096;
-// Re-receives after a batch that found nothing, in a row, before only probe wake-ups try (Drain).
-constexpr uint32_t kRetryMissLimit = 4;
-constexpr uint32_t kRetryProbeEvery = 16;
 // Four full batches of the default table: what one wake-up did at most when the budget counted batches.
 constexpr uint32_t kDefaultMaxPacketsPerWake = 1024;
 // Receive slots: one recvmmsg takes at most this many messages.
@@ -397,35 +394,28 @@ void Queue::OnReadable(int status) {
 
 // Bounded work per wake-up: batches until maxPacketsPerWake packets were handed over (the last batch
 // may go past it by less than a table), then back to the event loop (the poll is level-triggered, so
-// the rest comes on the next iteration, after timers and I/O). Counted in packets, not batches: under
-// load the batches are small (a few packets each, what arrived while the last one was handled), and a
-// budget of a few batches sent almost every wake-up back through the event loop after a few dozen.
-//
-// After a batch the socket is read again at once while that keeps finding packets: under load one
-// recvmmsg costs less than a trip through the event loop (two epoll_pwait, as Node's idle-time
-// metrics make libuv poll once without waiting first, plus timers and the callback scope). At low
-// load it finds nothing and costs a syscall per wake-up, so after kRetryMissLimit misses in a row
-// only every kRetryProbeEvery-th batch is followed by a read (to notice the load coming back); a
-// socket the last recvmmsg did not empty is always read again.
+// the rest comes on the next iteration, after timers and I/O). Before that, every batch is followed by
+// another recvmmsg; the wake-up ends early only when it finds nothing. Counted in packets, not
+// batches: under load the batches are small (a few packets each, what arrived while the last one was
+// handled), and a budget of a few batches sent almost every wake-up back through the event loop
+// (epoll_wait, timers, callback scope) after a few dozen packets.
 void Queue::Drain() {
   stats_.wakeups++;
   drained_ = false;
   JsTurn turn;
   turn_ = &turn;
   uint32_t done = 0;
-  bool again = false;
   while (state_ == State::Open) {
     if (done >= maxPacketsPerWake_) {
       stats_.budgetYields++;
       break;
     }
     uint32_t n = FillBatch(true);
-    if (again) retryMisses_ = n == 0 ? std::min(retryMisses_ + 1, kRetryMissLimit) : 0;
     if (n == 0) break;
     Deliver(n);
     done += n;
-    if (drained_ && retryMisses_ >= kRetryMissLimit && ++retrySkips_ % kRetryProbeEvery != 0) break;
-    again = true;
+    // Packets that arrived while JavaScript ran are taken now: one recvmmsg that may find nothing
+    // costs less than a trip through the event loop (epoll_wait, timers, uv bookkeeping) per batch.
     drained_ = false;
   }
   // Messages already received must not wait for a readiness event that may never come.

@@ -97,10 +97,6 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   bool inCallback_ = false;
   bool closeRequested_ = false;
   bool drained_ = false;
-  // Re-receives after a batch that found nothing, in a row (Drain), at most kRetryMissLimit.
-  uint32_t retryMisses_ = 0;
-  // Batches after which Drain would have read again but did not (wraps): every kRetryProbeEvery-th reads.
-  uint32_t retrySkips_ = 0;
   bool batchVerdicts_ = true;
   bool selfRef_ = false;
 
