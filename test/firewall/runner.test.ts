@@ -16,7 +16,7 @@ test('runner: only the firewall binaries, only plain arguments', async () => {
     );
   }
   assert.doesNotThrow(() => assertSafeArguments('ip6tables', ['-t', 'mangle', '-s', 'fd00::/8', '--mark', '0x10/0xff', '--dports', '1:2,3']));
-  await assert.rejects(() => runCommand('nft' as 'nft', ['list;', 'ruleset']), /refusing to pass/);
+  await assert.rejects(() => runCommand('nft' as const, ['list;', 'ruleset']), /refusing to pass/);
 });
 
 test('runner: splits iptables -S lines, quoted comments included', () => {

@@ -52,7 +52,7 @@ export async function startConsumer(lab: Lab, args: readonly string[], script = 
 }
 
 /** Stops the consumer with SIGTERM and returns its stats event; it must exit by itself, with status 0. */
-export async function stopConsumer(c: Consumer): Promise<Record<string, any>> {
+export async function stopConsumer(c: Consumer): Promise<ConsumerEvent> {
   const done = await c.process.stop('SIGTERM', 5000);
   if (done.code !== 0) throw new Error(`consumer exited with ${done.code ?? done.signal}: ${done.stderr}`);
   const stats = events(done.stdout).find((e) => e['event'] === 'stats');
@@ -60,11 +60,15 @@ export async function stopConsumer(c: Consumer): Promise<Record<string, any>> {
   return stats;
 }
 
-export function events(stdout: string): Array<Record<string, any>> {
+/** One JSON line of fixtures/consumer.ts; its shape depends on `event`, and each test reads the fields it expects. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ConsumerEvent = Record<string, any>;
+
+export function events(stdout: string): ConsumerEvent[] {
   return stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as ConsumerEvent);
 }
 
 export interface SyngenOptions {
