@@ -1,4 +1,4 @@
-// The exposition text: the values the store holds, in the names the README documents, and accepted
+// The exposition text: the values the store holds, in the names docs/metrics.md documents, and accepted
 // by `promtool check metrics` (Prometheus' own linter for names, types and suffixes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const unitPath = fileURLToPath(new URL('../../../systemd/mssmangler.service', import.meta.url));
 const unit = readFileSync(unitPath, 'utf8');
 
-/** Measured 1.5 with systemd 252; the README quotes it. Fails if hardening is lost. */
+/** Measured 1.5 with systemd 252; docs/deployment.md quotes it. Fails if hardening is lost. */
 const EXPOSURE_LIMIT = 2.0;
 
 function stubbedCopy(t: { after: (fn: () => void) => void }, text = unit): string {
