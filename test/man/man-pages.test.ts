@@ -22,7 +22,6 @@ const MACHINE_DEPENDENT = /referenced manual not found|outdated mandoc\.db|mando
 
 /** The page as a reader sees it, without overstrike: what `man` shows. */
 function rendered(page: string): string {
-  // eslint-disable-next-line no-control-regex -- overstrike is a character followed by a backspace (0x08)
   return execFileSync('mandoc', ['-Tascii', page], { encoding: 'utf8' }).replace(/.\x08/g, '');
 }
 
