@@ -32,6 +32,8 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  // Tests match terminal output on purpose: ANSI escapes (\x1b) and man's overstrike (\x08).
+  { files: ['test/**/*.ts'], rules: { 'no-control-regex': 'off' } },
   boundary(['src/**/*.ts'], [...srcWide, notDaemon]),
   boundary(['src/cli/**/*.ts', 'src/daemon/**/*.ts'], srcWide),
   // Wire formats: views over bytes, no Node API, no package, nothing of ours outside src/packet.
