@@ -11,7 +11,7 @@ import { CollectedMetric, histogramSamples, type Sample } from './collected-metr
 import { PMTU_FALLBACK_NAMES, PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
 import type { FirewallGuardCounters } from './firewall-guard-counters.js';
-import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from './queue-stats.js';
+import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from '../queue/queue-stats.js';
 
 export interface DaemonMetricsOptions {
   /** The queue whose kernel counters are exported; none are until it is set. */

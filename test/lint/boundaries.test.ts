@@ -25,7 +25,7 @@ const cases: ReadonlyArray<[file: string, line: string, restricted: boolean]> = 
   ['src/config/probe.ts', "import { x } from 'yaml';", false],
   ['src/config/probe.ts', "import { x } from '../packet/tcp.js';", true],
   ['src/queue/probe.ts', "import { x } from '../native/contract.js';", false],
-  ['src/queue/probe.ts', "import { x } from '../metrics/queue-stats.js';", true],
+  ['src/queue/probe.ts', "import { x } from '../metrics/packet-counters.js';", true],
   ['src/queue/probe.ts', "import type { x } from '../metrics/daemon-metrics.js';", true],
   ['src/queue/probe.ts', "export { x } from '../metrics/daemon-metrics.js';", true],
   ['src/native/probe.ts', "import { x } from '../rules/engine.js';", true],

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
-import { readQueueStats, type QueueStats } from '../../src/metrics/queue-stats.js';
+import { readQueueStats, type QueueStats } from '../../src/queue/queue-stats.js';
 
 // Message layout from include/uapi/linux/netfilter/nfnetlink_queue.h and nfnetlink.h.
 const BINDER = `

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
-import { parseQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats } from '../../src/queue/queue-stats.js';
 import { buildNlShim, countServerSyns, queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 
 async function waiting(lab: Lab, queue: number): Promise<number | undefined> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseQueueStats, readQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats, readQueueStats } from '../../src/queue/queue-stats.js';
 
 // Lines as the kernel's seq_show prints them: "%5u %6u %5u %1u %5u %5u %5u %8u %2d\n".
 const fixture =
