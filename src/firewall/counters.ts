@@ -18,7 +18,18 @@ export interface FamilyRulePackets {
   readonly rules: number;
 }
 
-/** Sums the counters of our NFQUEUE rules for `queue` in one `-S -v` listing; other rules are ignored. */
+/** The queue a rule sends to: --queue-num N, or the first of --queue-balance FIRST:LAST. */
+function firstQueue(t: readonly string[]): number {
+  const q = t.indexOf('--queue-num');
+  if (q >= 0) return Number(t[q + 1]);
+  const b = t.indexOf('--queue-balance');
+  return b >= 0 ? Number((t[b + 1] ?? '').split(':')[0]) : NaN;
+}
+
+/**
+ * Sums the counters of our NFQUEUE rules for `queue` (the first queue of a balanced range) in one
+ * `-S -v` listing; other rules are ignored.
+ */
 export function parseRuleCounters(text: string, queue: number): { packets: number; rules: number } {
   let packets = 0;
   let rules = 0;
@@ -27,8 +38,7 @@ export function parseRuleCounters(text: string, queue: number): { packets: numbe
     if (t[0] !== '-A' || !isOurs(t)) continue;
     const c = t.indexOf('-c');
     const j = t.indexOf('-j');
-    const q = t.indexOf('--queue-num');
-    if (c < 0 || j < 0 || t[j + 1] !== 'NFQUEUE' || q < 0 || Number(t[q + 1]) !== queue) continue;
+    if (c < 0 || j < 0 || t[j + 1] !== 'NFQUEUE' || firstQueue(t) !== queue) continue;
     const n = t[c + 1] ?? '';
     if (!/^\d+$/.test(n)) continue;
     packets += Number(n);

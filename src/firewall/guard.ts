@@ -120,9 +120,13 @@ function key(tokens: readonly string[]): string {
   return tokens.join(' ');
 }
 
+/** The queue a rule feeds: --queue-num N, or the first of --queue-balance FIRST:LAST (several queue workers). */
 function queueOf(tokens: readonly string[]): number | null {
-  const i = tokens.indexOf('--queue-num');
-  return i < 0 || tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE' ? null : Number(tokens[i + 1]);
+  if (tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE') return null;
+  const num = tokens.indexOf('--queue-num');
+  if (num >= 0) return Number(tokens[num + 1]);
+  const balance = tokens.indexOf('--queue-balance');
+  return balance < 0 ? null : Number(tokens[balance + 1]?.split(':')[0]);
 }
 
 export class FirewallGuard {
