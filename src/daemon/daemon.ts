@@ -10,11 +10,13 @@ import { SystemdNotifier } from '../lifecycle/notify.js';
 import { createLogger } from '../log/logger.js';
 import { loadSdNotify } from '../native/load.js';
 import { Supervisor, type FirewallLifecycle } from './supervisor.js';
-import { threadLauncher } from './worker-link.js';
+import { threadLauncher, type WorkerLauncher } from './worker-link.js';
 
 export interface DaemonOptions {
   /** What the configuration was built from: loadConfig(source) again on SIGHUP. */
   readonly source: ConfigSource;
+  /** How queue workers start; default real threads over the addon (a lab test wraps it to end one). */
+  readonly launch?: WorkerLauncher | undefined;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function startDaemon(config: Config, options?: DaemonOptions): Prom
     stop: () => guard.stop(),
   };
   const supervisor = new Supervisor(config, {
-    launch: threadLauncher(),
+    launch: options?.launch ?? threadLauncher(),
     notifier,
     log,
     source: options?.source,
