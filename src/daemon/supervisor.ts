@@ -29,9 +29,11 @@ import type { FromWorker, Generation } from './worker-protocol.js';
 export type Notifier = Pick<SystemdNotifier, 'ready' | 'reloading' | 'stopping' | 'startWatchdog'>;
 
 /**
- * The firewall rules that feed the queues, owned by the supervisor: installed after the configuration
- * is read and before the workers bind, brought in line on every successful reload, removed at stop.
- * The FirewallGuard (src/firewall/guard.ts) fills this place; without one, rules are the operator's.
+ * The firewall rules that feed the queues, owned by the supervisor: installed once every worker has
+ * bound its queue (so no rule sends packets to a queue nobody reads) and before READY=1, brought in
+ * line after every successful reload, removed first at stop (so no packet meets a closing queue).
+ * run --manage-firewall fills this place with the FirewallGuard (src/daemon/daemon.ts); without it the
+ * rules are the operator's. A failure is the guard's to log and retry: it never stops the daemon.
  */
 export interface FirewallLifecycle {
   start(config: Config): Promise<void>;
@@ -61,7 +63,8 @@ export interface SupervisorDeps {
   /** What the configuration was built from: read again on reload. None: reload keeps the config. */
   readonly source?: ConfigSource | undefined;
   readonly loadConfig?: (source: ConfigSource) => Promise<ConfigResult<Config>>;
-  readonly firewall?: FirewallLifecycle | undefined;
+  /** Made once the metrics exist (the guard reports through them). */
+  readonly firewall?: ((metrics: DaemonMetrics) => FirewallLifecycle) | undefined;
   readonly clock?: Clock;
   readonly startMetricsServer?: (options: MetricsServerOptions) => Promise<MetricsServer>;
   readonly firewallCounters?: FirewallCounterReader | undefined;
@@ -134,6 +137,7 @@ export class Supervisor {
   private readonly slots: Slot[];
   private readonly clock: Clock;
   private server: MetricsServer | undefined;
+  private readonly firewall: FirewallLifecycle | undefined;
   private stopSummary: (() => void) | undefined;
   private stopWatchdog: (() => void) | undefined;
   private reloading = false;
@@ -166,6 +170,7 @@ export class Supervisor {
     });
     this.metrics.setQueueSocketReader(() => this.socketCounters());
     this.metrics.setFirewallCounters(deps.firewallCounters);
+    this.firewall = deps.firewall?.(this.metrics);
   }
 
   /** The packet counters of every worker, summed (scrape time). */
@@ -185,10 +190,10 @@ export class Supervisor {
     const { config } = this;
     const { log } = this.deps;
     try {
-      await this.deps.firewall?.start(config);
       const results = await Promise.all(this.slots.map((slot) => this.launch(slot)));
       const failed = results.find((r) => r !== undefined);
       if (failed !== undefined) throw failed;
+      await this.firewall?.start(config);
       if (config.metrics) {
         const host = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
         const listen = `${host}:${config.metrics.port}`;
@@ -349,7 +354,6 @@ export class Supervisor {
         firewall: this.config.firewall,
       };
       compileRules(next);
-      await this.deps.firewall?.reload(next);
     } catch (err) {
       this.metrics.countReload('failure');
       log.error('reload failed, the previous configuration stays in force', { error: String(err) });
@@ -373,6 +377,12 @@ export class Supervisor {
         await switched;
       }),
     );
+    // The rules follow the new configuration (the guard puts new ones in before old ones out).
+    try {
+      await this.firewall?.reload(next);
+    } catch (err) {
+      log.error('the firewall rules did not follow the reload', { error: String(err) });
+    }
     this.metrics.countReload('success');
     log.info('reloaded', { rules: next.rules.map((r) => r.name) });
   }
@@ -408,12 +418,13 @@ export class Supervisor {
     for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.off(s, this.onSignal);
     this.stopWatchdog?.();
     this.stopSummary?.();
-    await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
+    // Our rules out first, so no packet meets a queue that is closing.
     try {
-      await this.deps.firewall?.stop();
+      await this.firewall?.stop();
     } catch (err) {
       log.error('removing the firewall rules failed', { error: String(err) });
     }
+    await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
     await this.server?.close();
     const packets = this.slots.reduce((n, s) => n + s.stoppedPackets, 0);
     if (signal) log.info('stopped', { packets });

@@ -7,7 +7,7 @@
 // `iptables -t mangle -S -v` prints each rule as it was written, with its counters as "-c PKTS BYTES"
 // (both iptables-nft and iptables-legacy, exact numbers, no K/M rounding):
 //   -A FORWARD -p tcp ... -m comment --comment mssmangler -c 20000 1200000 -j NFQUEUE --queue-num 31 --queue-bypass
-import { binaryFor, isOurs, splitRuleLine, TABLE } from './iptables.js';
+import { binaryFor, isOurs, nfqueueFirstQueue, splitRuleLine, TABLE } from './iptables.js';
 import { runCommand, type CommandRunner } from './runner.js';
 
 export interface FamilyRulePackets {
@@ -16,14 +16,6 @@ export interface FamilyRulePackets {
   readonly packets: number;
   /** How many such rules are installed. */
   readonly rules: number;
-}
-
-/** The queue a rule sends to: --queue-num N, or the first of --queue-balance FIRST:LAST. */
-function firstQueue(t: readonly string[]): number {
-  const q = t.indexOf('--queue-num');
-  if (q >= 0) return Number(t[q + 1]);
-  const b = t.indexOf('--queue-balance');
-  return b >= 0 ? Number((t[b + 1] ?? '').split(':')[0]) : NaN;
 }
 
 /**
@@ -38,7 +30,7 @@ export function parseRuleCounters(text: string, queue: number): { packets: numbe
     if (t[0] !== '-A' || !isOurs(t)) continue;
     const c = t.indexOf('-c');
     const j = t.indexOf('-j');
-    if (c < 0 || j < 0 || t[j + 1] !== 'NFQUEUE' || firstQueue(t) !== queue) continue;
+    if (c < 0 || j < 0 || nfqueueFirstQueue(t) !== queue) continue;
     const n = t[c + 1] ?? '';
     if (!/^\d+$/.test(n)) continue;
     packets += Number(n);

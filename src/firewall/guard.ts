@@ -20,7 +20,7 @@
 //
 // A failing firewall command is logged (once a minute per step and family), counted, and retried
 // at the next check: it never stops the daemon and never stops the rewriting.
-import { binaryFor, firewallError, formatCommand, isOurs, ruleSpec, splitRuleLine, TABLE } from './iptables.js';
+import { binaryFor, firewallError, formatCommand, isOurs, nfqueueFirstQueue, ruleSpec, splitRuleLine, TABLE } from './iptables.js';
 import type { FirewallRule } from './plan.js';
 import type { CommandRunner } from './runner.js';
 import type { Logger } from '../log/logger.js';
@@ -120,14 +120,7 @@ function key(tokens: readonly string[]): string {
   return tokens.join(' ');
 }
 
-/** The queue a rule feeds: --queue-num N, or the first of --queue-balance FIRST:LAST (several queue workers). */
-function queueOf(tokens: readonly string[]): number | null {
-  if (tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE') return null;
-  const num = tokens.indexOf('--queue-num');
-  if (num >= 0) return Number(tokens[num + 1]);
-  const balance = tokens.indexOf('--queue-balance');
-  return balance < 0 ? null : Number(tokens[balance + 1]?.split(':')[0]);
-}
+const queueOf = nfqueueFirstQueue;
 
 export class FirewallGuard {
   private entries: Entry[] = [];

@@ -77,6 +77,18 @@ export function binariesFor(family: FamilyChoice): ('iptables' | 'ip6tables')[] 
   return family === 'both' ? ['iptables', 'ip6tables'] : [binaryFor(family)];
 }
 
+/**
+ * The queue an NFQUEUE rule of an `iptables -S` line sends to: --queue-num N, or the first queue of
+ * --queue-balance FIRST:LAST (our balanced rules are known by their first queue); null for other rules.
+ */
+export function nfqueueFirstQueue(tokens: readonly string[]): number | null {
+  if (tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE') return null;
+  const q = tokens.indexOf('--queue-num');
+  if (q >= 0) return Number(tokens[q + 1]);
+  const b = tokens.indexOf('--queue-balance');
+  return b >= 0 ? Number((tokens[b + 1] ?? '').split(':')[0]) : null;
+}
+
 /** Splits one `iptables -S` line; quotes appear only around comments with spaces. */
 export function splitRuleLine(line: string): string[] {
   const out: string[] = [];

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
-import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 import { Peers, flowKey, handshakes } from './daemon-lab.js';
+import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 
 /** Source addresses in the client's /24 (the router reaches them on its client side). */
 const SOURCES = Array.from({ length: 32 }, (_, i) => `198.51.100.${100 + i}`);
