@@ -69,11 +69,12 @@ test('handler with fault rules and selection: no garbage collection over a milli
     }
   };
   // Optimising compilation runs on a background thread; on a loaded box the optimised code may land
-  // late, and the interpreter boxes numbers. Warm up long, then allow three tries: the steady state
-  // must be allocation-free in at least one whole run of a million packets.
+  // late (under a load average of 20-30 three tries were sometimes not enough), and the interpreter
+  // boxes numbers. Warm up long, then allow eight tries: the steady state must be allocation-free in at
+  // least one whole run of a million packets, which an allocation per packet or per batch never is.
   run(20_000);
   const tries: number[] = [];
-  for (let attempt = 0; attempt < 3 && tries.at(-1) !== 0; attempt++) {
+  for (let attempt = 0; attempt < 8 && tries.at(-1) !== 0; attempt++) {
     gc();
     tries.push(await collectionsDuring(() => run(32_000)));
   }
