@@ -1,0 +1,157 @@
+// Pairs the handshakes of capture A with those of capture B. Scoring every pair would be quadratic
+// (200,000 connections each side), so candidates come from indexes on the near-unique evidence (SYN
+// TSval, client ISN, server ISN) and from the nearest handshakes in time once the clock offset between
+// the captures is known. Then one assignment over all candidate pairs: best score first, each
+// handshake used once (a global greedy matching: not per packet, and exact whenever the scores of the
+// right pairs stand out, which timestamps, ISNs or time make them do).
+import type { Handshake } from './handshake.js';
+import { TIME_WINDOW_SECONDS, isAcceptable, isStrongMatch, matchScore } from './match-score.js';
+
+export interface MatchedPair {
+  a: Handshake | null;
+  b: Handshake | null;
+  /** 0 for an unmatched handshake. */
+  score: number;
+}
+
+/** How many neighbours in time each A handshake considers at most. */
+const TIME_NEIGHBOURS = 8;
+
+interface Candidate {
+  a: number;
+  b: number;
+  score: number;
+}
+
+/** Pairs `a` with `b`; every handshake of both appears exactly once, in order of A (B-only ones where
+ * they fall in time). */
+export function matchHandshakes(a: readonly Handshake[], b: readonly Handshake[]): MatchedPair[] {
+  const indexes = {
+    synTsVal: indexBy(b, (h) => h.syn?.tsVal),
+    clientIsn: indexBy(b, (h) => h.syn?.seq),
+    serverIsn: indexBy(b, (h) => h.synAck?.seq),
+  };
+  const offset = clockOffset(a, b, indexes);
+  const byTime = b.map((_, i) => i).sort((x, y) => b[x]!.firstSeen - b[y]!.firstSeen);
+  const times = byTime.map((i) => b[i]!.firstSeen);
+
+  const candidates: Candidate[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < a.length; i++) {
+    const h = a[i]!;
+    seen.clear();
+    const consider = (j: number): void => {
+      if (seen.has(j)) return;
+      seen.add(j);
+      const score = matchScore(h, b[j]!, offset);
+      if (isAcceptable(h, b[j]!, score, offset)) candidates.push({ a: i, b: j, score });
+    };
+    for (const j of lookup(indexes.synTsVal, h.syn?.tsVal)) consider(j);
+    for (const j of lookup(indexes.clientIsn, h.syn?.seq)) consider(j);
+    for (const j of lookup(indexes.serverIsn, h.synAck?.seq)) consider(j);
+    for (const j of nearestInTime(byTime, times, h.firstSeen + offset)) consider(j);
+  }
+  candidates.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b);
+
+  const pairOfA = new Array<number>(a.length).fill(-1);
+  const scoreOfA = new Array<number>(a.length).fill(0);
+  const takenB = new Uint8Array(b.length);
+  for (const c of candidates) {
+    if (pairOfA[c.a] !== -1 || takenB[c.b] === 1) continue;
+    pairOfA[c.a] = c.b;
+    scoreOfA[c.a] = c.score;
+    takenB[c.b] = 1;
+  }
+
+  const pairs: MatchedPair[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const j = pairOfA[i]!;
+    pairs.push({ a: a[i]!, b: j < 0 ? null : b[j]!, score: scoreOfA[i]! });
+  }
+  // B-only handshakes go after the last pair that came before them in time.
+  const onlyB = b.filter((_, j) => takenB[j] === 0).map((h) => ({ a: null, b: h, score: 0 }));
+  return mergeByTime(pairs, onlyB, offset);
+}
+
+function indexBy(list: readonly Handshake[], value: (h: Handshake) => number | null | undefined): Map<number, number[]> {
+  const index = new Map<number, number[]>();
+  list.forEach((h, i) => {
+    const v = value(h);
+    if (v === null || v === undefined || v === 0) return;
+    const at = index.get(v);
+    if (at === undefined) index.set(v, [i]);
+    else at.push(i);
+  });
+  return index;
+}
+
+const NONE: readonly number[] = [];
+
+function lookup(index: Map<number, number[]>, value: number | null | undefined): readonly number[] {
+  if (value === null || value === undefined || value === 0) return NONE;
+  return index.get(value) ?? NONE;
+}
+
+/**
+ * Seconds B's clock reads ahead of A's: the median time difference of pairs that share a timestamp or
+ * client ISN with exactly one handshake on the other side. Without any, the first handshakes of the two
+ * captures are taken as simultaneous (right when both captures start before the traffic).
+ */
+export function clockOffset(a: readonly Handshake[], b: readonly Handshake[], indexes: { synTsVal: Map<number, number[]>; clientIsn: Map<number, number[]> }): number {
+  const differences: number[] = [];
+  for (const h of a) {
+    for (const index of [indexes.synTsVal, indexes.clientIsn]) {
+      const hits = lookup(index, index === indexes.synTsVal ? h.syn?.tsVal : h.syn?.seq);
+      if (hits.length === 1 && isStrongMatch(h, b[hits[0]!]!)) {
+        differences.push(b[hits[0]!]!.firstSeen - h.firstSeen);
+        break;
+      }
+    }
+  }
+  if (differences.length === 0) return a.length > 0 && b.length > 0 ? minTime(b) - minTime(a) : 0;
+  differences.sort((x, y) => x - y);
+  return differences[differences.length >> 1]!;
+}
+
+function minTime(list: readonly Handshake[]): number {
+  let min = Infinity;
+  for (const h of list) if (h.firstSeen < min) min = h.firstSeen;
+  return min;
+}
+
+/** The indexes (into b) of up to TIME_NEIGHBOURS handshakes nearest to `time`, within the window. */
+function nearestInTime(byTime: readonly number[], times: readonly number[], time: number): number[] {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! < time) lo = mid + 1;
+    else hi = mid;
+  }
+  const found: number[] = [];
+  let left = lo - 1;
+  let right = lo;
+  while (found.length < TIME_NEIGHBOURS) {
+    const leftGap = left >= 0 ? time - times[left]! : Infinity;
+    const rightGap = right < times.length ? times[right]! - time : Infinity;
+    const gap = Math.min(leftGap, rightGap);
+    if (gap >= TIME_WINDOW_SECONDS) break;
+    if (leftGap <= rightGap) found.push(byTime[left--]!);
+    else found.push(byTime[right++]!);
+  }
+  return found;
+}
+
+function mergeByTime(pairs: MatchedPair[], onlyB: MatchedPair[], offset: number): MatchedPair[] {
+  if (onlyB.length === 0) return pairs;
+  const timeOf = (p: MatchedPair): number => (p.a !== null ? p.a.firstSeen : p.b!.firstSeen - offset);
+  onlyB.sort((x, y) => timeOf(x) - timeOf(y));
+  const merged: MatchedPair[] = [];
+  let j = 0;
+  for (const p of pairs) {
+    while (j < onlyB.length && timeOf(onlyB[j]!) < timeOf(p)) merged.push(onlyB[j++]!);
+    merged.push(p);
+  }
+  while (j < onlyB.length) merged.push(onlyB[j++]!);
+  return merged;
+}
