@@ -1,7 +1,7 @@
 // `mssmangler explain A [B]`, the flow: stream each capture through its own handshake table (the
 // reader hands one packet at a time; the table keeps only connections), match the two tables'
 // handshakes, then build the one report both outputs render.
-import { readCapture, type CaptureSummary } from '../capture/captured-packet.js';
+import { readCapture, type CaptureSummary } from '../capture/index.js';
 import { HandshakeTable } from './handshake-table.js';
 import { matchHandshakes, type MatchedPair } from './matcher.js';
 import { buildReport, type ExplainReport } from './report.js';
