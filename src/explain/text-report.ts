@@ -13,6 +13,7 @@ const DIM = '\u001b[2m';
 const RESET = '\u001b[0m';
 const LABEL_WIDTH = 20;
 const COLUMN_WIDTH = 30;
+const LADDER_CELL = 16;
 
 /** Colour only on a terminal, and never under NO_COLOR (no-color.org: any non-empty value). */
 export function wantsColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
@@ -57,7 +58,7 @@ function renderHandshake(h: HandshakeReport, n: number, total: number, twoCaptur
   row('largest to server', (s) => value(s.largestSegmentToServer));
   row('largest to client', (s) => value(s.largestSegmentToClient));
   row('too big (MTU)', (s) => (s.tooBig.length === 0 ? '-' : s.tooBig.map((t) => t.mtu).join(' ')));
-  lines.push('', ...ladder(h, twoCaptures, changed, mark), '');
+  lines.push('', ...ladder(h, twoCaptures, changed, mark, style.colour), '');
   for (const sentence of h.explanation) lines.push(`  - ${sentence}`);
   return `${lines.join('\n')}\n`;
 }
@@ -72,7 +73,7 @@ function segmentRows(row: Row, name: string, get: (s: SideReport) => SegmentRepo
 }
 
 /** One line per handshake segment: where it was seen and with which MSS. */
-function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, mark: (text: string, on: boolean) => string): string[] {
+function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, mark: (text: string, on: boolean) => string, colour: boolean): string[] {
   const mss = (s: SideReport | null, get: (s: SideReport) => SegmentReport | null): string => {
     if (s === null) return '[not seen]';
     const segment = get(s);
@@ -88,10 +89,11 @@ function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, 
       `    client <-SYN/ACK-- ${mss(h.a, synAck)} <-- server`,
     ];
   }
-  const pad = (t: string): string => t.padEnd(14);
+  // The arriving value is the one marked: the SYN arrives at B, the SYN/ACK at A.
+  const cell = (t: string, on = false): string => mark(t, on) + ' '.repeat(Math.max(1, LADDER_CELL - t.length - (on && !colour ? 2 : 0)));
   return [
-    `    client --SYN-----> A ${pad(mss(h.a, syn))} ----> B ${mark(pad(mss(h.b, syn)), synOn)} --> server`,
-    `    client <-SYN/ACK-- A ${mark(pad(mss(h.a, synAck)), synAckOn)} <---- B ${pad(mss(h.b, synAck))} <-- server`,
+    `    client --SYN-----> A ${cell(mss(h.a, syn))}----> B ${cell(mss(h.b, syn), synOn)}--> server`,
+    `    client <-SYN/ACK-- A ${cell(mss(h.a, synAck), synAckOn)}<---- B ${cell(mss(h.b, synAck))}<-- server`,
   ];
 }
 
