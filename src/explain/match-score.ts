@@ -31,7 +31,16 @@ export const TIME_WINDOW_SECONDS = 2;
 export const MIN_SCORE = 20;
 
 export function isAcceptable(a: Handshake, b: Handshake, score: number, offset: number): boolean {
-  return score >= MIN_SCORE && (isStrongMatch(a, b) || timeScore(a, b, offset) > 0);
+  if (score < MIN_SCORE) return false;
+  if (isStrongMatch(a, b)) return true;
+  // Without a timestamp or ISN in common, time must agree and so must the stack's fingerprint: a box
+  // may strip options (the layout changes) but rarely also the window scale.
+  return timeScore(a, b, offset) > 0 && fingerprintAgrees(a, b);
+}
+
+function fingerprintAgrees(a: Handshake, b: Handshake): boolean {
+  if (a.syn === null || b.syn === null) return true;
+  return a.syn.options === b.syn.options || a.syn.wscale === b.syn.wscale;
 }
 
 /** True when the pair shares a TCP timestamp or a client ISN: an anchor for the clock offset. */
