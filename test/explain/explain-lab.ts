@@ -1,16 +1,15 @@
 // Capture pairs for `mssmangler explain` lab tests: tcpdump on the client's and the server's interface
 // (A and B), real connections carrying data between them, then the real CLI on the two files. The
-// captures are read back independently with the lab's own pcap reader so that tests check the JSON
-// against what the files hold, not against what explain thinks they hold.
+// captures are read back with tshark so that tests check the JSON against what the files hold, not
+// against what explain (or the capture reader it shares with the lab) thinks they hold.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { CLI } from '../lab/daemon.js';
 import { Lab, LabInterface, type Host } from '../lab/lab.js';
 import { run } from '../lab/run.js';
-import { readPcap } from '../lab/pcap.js';
 import type { ExplainReport, HandshakeReport, SideReport } from '../../src/explain/report.js';
 
 export interface CaptureSpec {
@@ -21,9 +20,8 @@ export interface CaptureSpec {
 }
 
 export interface CapturePair {
-  /** Stops both tcpdumps; returns the file paths (A = client side, B = server side) and the pcap files
-   * tcpdump wrote (the same packets, for the independent reader). */
-  stop(): Promise<{ a: string; b: string; pcapA: string; pcapB: string }>;
+  /** Stops both tcpdumps; returns the file paths (A = client side, B = server side). */
+  stop(): Promise<{ a: string; b: string }>;
 }
 
 /** A scratch directory removed after the test. */
@@ -58,7 +56,7 @@ export async function captureBothSides(lab: Lab, dir: string, a: CaptureSpec, b:
         await run('editcap', ['-F', 'pcapng', raw, out]);
         return out;
       };
-      return { a: await convert(rawA, a, 'a'), b: await convert(rawB, b, 'b'), pcapA: rawA, pcapB: rawB };
+      return { a: await convert(rawA, a, 'a'), b: await convert(rawB, b, 'b') };
     },
   };
 }
@@ -82,8 +80,9 @@ export function byClientPort(report: ExplainReport, side: 'a' | 'b', port: numbe
   return found[0]!;
 }
 
-/** What the pcap file itself holds about one connection, read with the lab's independent reader: the
- * SYN and SYN/ACK MSS and sequence numbers, and the largest payload each way. Only for pcap files. */
+/** What the capture file itself holds about one connection, as tshark reads it (an independent
+ * dissector: link layers, IP, TCP options): the SYN and SYN/ACK as first seen, and the largest payload
+ * each way. */
 export interface FileFacts {
   synMss: number | null;
   synSeq: number;
@@ -95,63 +94,31 @@ export interface FileFacts {
   largestToClient: number;
 }
 
-/** Facts about the connection from (clientPort) to (serverPort) in a tcpdump pcap file. */
-export function fileFacts(file: string, family: 4 | 6, clientPort: number, serverPort: number): FileFacts {
+const TSHARK_FIELDS = ['ip.version', 'tcp.srcport', 'tcp.dstport', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.reset', 'tcp.options.mss_val', 'tcp.seq_raw', 'ip.ttl', 'ipv6.hlim', 'tcp.len'];
+
+/** Facts about the connection between client port and server port of one family, from tshark. */
+export async function fileFacts(file: string, family: 4 | 6, clientPort: number, serverPort: number): Promise<FileFacts> {
+  const args = ['-r', file, '-n', '-Y', `tcp and not icmp and not icmpv6 and ${family === 4 ? 'ip' : 'ipv6'}`, '-T', 'fields', '-E', 'separator=;', '-E', 'occurrence=l'];
+  for (const f of TSHARK_FIELDS) args.push('-e', f);
+  const { stdout } = await run('tshark', args);
   const facts: FileFacts = { synMss: null, synSeq: -1, synTtl: -1, synAckMss: null, synAckSeq: -1, synAckTtl: -1, largestToServer: 0, largestToClient: 0 };
-  for (const p of readPcap(readFileSync(file))) {
-    const ip = p.ip;
-    const version = ip[0]! >> 4;
-    if (version !== family) continue;
-    let l4: number;
-    let ttl: number;
-    let datagramEnd: number;
-    if (version === 4) {
-      if (ip[9] !== 6) continue;
-      l4 = (ip[0]! & 0x0f) * 4;
-      ttl = ip[8]!;
-      datagramEnd = ip.readUInt16BE(2);
-    } else {
-      if (ip[6] !== 6) continue;
-      l4 = 40;
-      ttl = ip[7]!;
-      datagramEnd = 40 + ip.readUInt16BE(4);
-    }
-    const sport = ip.readUInt16BE(l4);
-    const dport = ip.readUInt16BE(l4 + 2);
-    const toServer = sport === clientPort && dport === serverPort;
-    const toClient = sport === serverPort && dport === clientPort;
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const [, sport, dport, syn, ack, reset, mss, seq, ttl, hlim, length] = line.split(';');
+    const toServer = Number(sport) === clientPort && Number(dport) === serverPort;
+    const toClient = Number(sport) === serverPort && Number(dport) === clientPort;
     if (!toServer && !toClient) continue;
-    const flags = ip[l4 + 13]!;
-    const headerLength = (ip[l4 + 12]! >> 4) * 4;
-    const seq = ip.readUInt32BE(l4 + 4);
-    if ((flags & 0x02) !== 0) {
-      const mss = mssOption(ip, l4 + 20, l4 + headerLength);
-      if (toServer && facts.synSeq < 0) Object.assign(facts, { synMss: mss, synSeq: seq, synTtl: ttl });
-      if (toClient && facts.synAckSeq < 0) Object.assign(facts, { synAckMss: mss, synAckSeq: seq, synAckTtl: ttl });
+    const hops = Number(family === 4 ? ttl : hlim);
+    if (syn === '1' && reset !== '1') {
+      const value = mss === '' ? null : Number(mss);
+      if (toServer && ack !== '1' && facts.synSeq < 0) Object.assign(facts, { synMss: value, synSeq: Number(seq), synTtl: hops });
+      if (toClient && ack === '1' && facts.synAckSeq < 0) Object.assign(facts, { synAckMss: value, synAckSeq: Number(seq), synAckTtl: hops });
       continue;
     }
-    const payload = datagramEnd - l4 - headerLength;
-    if (toServer) facts.largestToServer = Math.max(facts.largestToServer, payload);
-    else facts.largestToClient = Math.max(facts.largestToClient, payload);
+    if (toServer) facts.largestToServer = Math.max(facts.largestToServer, Number(length));
+    else facts.largestToClient = Math.max(facts.largestToClient, Number(length));
   }
   return facts;
-}
-
-function mssOption(ip: Buffer, start: number, end: number): number | null {
-  let mss: number | null = null;
-  for (let i = start; i < end; ) {
-    const kind = ip[i]!;
-    if (kind === 0) break;
-    if (kind === 1) {
-      i++;
-      continue;
-    }
-    const length = ip[i + 1]!;
-    if (length < 2) break;
-    if (kind === 2 && length === 4) mss = ip.readUInt16BE(i + 2);
-    i += length;
-  }
-  return mss;
 }
 
 /** Checks one side of the JSON field by field against the file. */

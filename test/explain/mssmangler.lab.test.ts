@@ -41,16 +41,16 @@ test('mssmangler set (IPv6) and strip fault (IPv4 SYNs): explain reports 1440 ->
   assert.equal(h4.a.syn?.options, 'mss,sok,ts,nop,ws');
   assert.equal(h4.b.syn?.options, 'nop,nop,nop,nop,sok,ts,nop,ws');
   assert.equal(h4.b.synAck?.mss, 1460, 'the SYN/ACK is not touched (direction syn)');
-  assertSideMatchesFile(h4.a, fileFacts(files.pcapA, 4, c4.localPort, SERVER_PORT), 'IPv4 A');
-  assertSideMatchesFile(h4.b, fileFacts(files.pcapB, 4, c4.localPort, SERVER_PORT), 'IPv4 B');
+  assertSideMatchesFile(h4.a, await fileFacts(files.a, 4, c4.localPort, SERVER_PORT), 'IPv4 A');
+  assertSideMatchesFile(h4.b, await fileFacts(files.b, 4, c4.localPort, SERVER_PORT), 'IPv4 B');
   assert.match(h4.explanation.join(' '), /The client's SYN has MSS 1460 at A and no MSS option at B: a box between removed it \(overwritten with NOPs, as mssmangler's strip fault does\); the receiver assumes the default 536\./);
 
   const h6 = byClientPort(report, 'a', c6.localPort, 6);
   assert.ok(h6.a !== null && h6.b !== null);
   assert.deepEqual(h6.changes, ['syn-mss', 'synack-mss']);
   assert.deepEqual([h6.a.syn?.mss, h6.b.syn?.mss, h6.b.synAck?.mss, h6.a.synAck?.mss], [1440, 1300, 1440, 1300]);
-  assertSideMatchesFile(h6.a, fileFacts(files.pcapA, 6, c6.localPort, SERVER_PORT), 'IPv6 A');
-  assertSideMatchesFile(h6.b, fileFacts(files.pcapB, 6, c6.localPort, SERVER_PORT), 'IPv6 B');
+  assertSideMatchesFile(h6.a, await fileFacts(files.a, 6, c6.localPort, SERVER_PORT), 'IPv6 A');
+  assertSideMatchesFile(h6.b, await fileFacts(files.b, 6, c6.localPort, SERVER_PORT), 'IPv6 B');
   assert.match(h6.explanation.join(' '), /The client's SYN left A with MSS 1440 and reached B with 1300: a box between lowered it by 140 bytes\./);
 });
 

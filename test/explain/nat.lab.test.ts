@@ -48,8 +48,8 @@ test('SNAT + DNAT + MSS clamp on the SYN only, IPv4 and IPv6: matched, translate
     assert.equal(h.b.synAck?.mss, clientMss, 'the SYN/ACK is not clamped');
     assert.equal(h.a.synAck?.mss, clientMss);
     assert.equal(h.a.syn?.seq, h.b.syn?.seq, 'NAT keeps the ISN');
-    assertSideMatchesFile(h.a, fileFacts(files.pcapA, family, h.a.clientPort, h.a.serverPort), `IPv${family} A`);
-    assertSideMatchesFile(h.b, fileFacts(files.pcapB, family, h.b.clientPort, h.b.serverPort), `IPv${family} B`);
+    assertSideMatchesFile(h.a, await fileFacts(files.a, family, h.a.clientPort, h.a.serverPort), `IPv${family} A`);
+    assertSideMatchesFile(h.b, await fileFacts(files.b, family, h.b.clientPort, h.b.serverPort), `IPv${family} B`);
     const text = h.explanation.join(' ');
     assert.match(text, /The client's address and port were translated between A and B .*: source NAT\./);
     assert.match(text, /The server's address was translated between A and B .*: destination NAT or port forwarding\./);

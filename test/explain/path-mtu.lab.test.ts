@@ -26,7 +26,7 @@ test('plain forwarding: nothing changed, one hop; one capture alone reports the 
     assert.deepEqual({ ...h.a, syn: { ...h.a.syn, ttl: 0 }, synAck: { ...h.a.synAck, ttl: 0 } }, { ...h.b, syn: { ...h.b.syn, ttl: 0 }, synAck: { ...h.b.synAck, ttl: 0 } }, 'the same but for the TTLs');
     assert.equal(h.a.syn!.ttl - h.b.syn!.ttl, 1);
     assert.equal(h.b.synAck!.ttl - h.a.synAck!.ttl, 1);
-    assertSideMatchesFile(h.a, fileFacts(files.pcapA, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
+    assertSideMatchesFile(h.a, await fileFacts(files.a, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
     assert.match(h.explanation.join(' '), /Nothing the handshake carries changed between A and B.*B is 1 hop after A/);
   }
   const single = await explainJson(files.a);
@@ -57,8 +57,8 @@ test('a 1280-byte link: frag-needed (IPv4) and Packet Too Big (IPv6) at A, attri
     assert.deepEqual(h.b.tooBig, [], 'the router sends them back to the client only');
     assert.equal(h.a.synAck?.mss, mss);
     assert.ok(h.b.largestSegmentToServer! <= clamp, `after PMTUD the client's segments fit the link: ${h.b.largestSegmentToServer}`);
-    assertSideMatchesFile(h.a, fileFacts(files.pcapA, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
-    assertSideMatchesFile(h.b, fileFacts(files.pcapB, family, connection.localPort, SERVER_PORT), `IPv${family} B`);
+    assertSideMatchesFile(h.a, await fileFacts(files.a, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
+    assertSideMatchesFile(h.b, await fileFacts(files.b, family, connection.localPort, SERVER_PORT), `IPv${family} B`);
     const text = h.explanation.join(' ');
     assert.ok(text.includes(`At A an ${message} message quotes a segment of this connection toward the server and reports MTU 1280`), text);
     assert.ok(text.includes(`The MSS the server advertised as seen at A, ${mss}, needs a path MTU of 1500 and cannot fit the 1280-byte link`), text);

@@ -36,8 +36,8 @@ test('SYNPROXY: proxy SYN/ACK found by ISN and TTL, cookie-quantized MSS 1400 ->
   assert.equal(h.b.syn?.ttl, 64, 'the server\'s SYN is sent by the router too');
   assert.ok(h.changes.includes('syn-mss') && h.changes.includes('synack-seq'), h.changes.join());
   assert.ok(!h.changes.includes('syn-seq'));
-  assertSideMatchesFile(h.a, fileFacts(files.pcapA, 4, c4.localPort, SERVER_PORT), 'A');
-  assertSideMatchesFile(h.b, fileFacts(files.pcapB, 4, c4.localPort, SERVER_PORT), 'B');
+  assertSideMatchesFile(h.a, await fileFacts(files.a, 4, c4.localPort, SERVER_PORT), 'A');
+  assertSideMatchesFile(h.b, await fileFacts(files.b, 4, c4.localPort, SERVER_PORT), 'B');
   const text = h.explanation.join('\n');
   assert.match(text, /1300 is exactly what a Linux SYN cookie keeps of 1400/);
   assert.match(text, /The SYN\/ACK at A \(sequence \d+\) is not the server's \(\d+ at B\), and its TTL at A \(64\) says it came 1 hop nearer than the server's data \(63\): a SYN proxy answered the client itself/);

@@ -30,8 +30,8 @@ test('TCPMSS --set-mss 1380 in the router, both directions, IPv4 and IPv6: syn-m
     assert.equal(h.b.syn?.mss, 1380);
     assert.equal(h.b.synAck?.mss, clientMss);
     assert.equal(h.a.synAck?.mss, 1380);
-    assertSideMatchesFile(h.a, fileFacts(files.pcapA, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
-    assertSideMatchesFile(h.b, fileFacts(files.pcapB, family, connection.localPort, SERVER_PORT), `IPv${family} B`);
+    assertSideMatchesFile(h.a, await fileFacts(files.a, family, connection.localPort, SERVER_PORT), `IPv${family} A`);
+    assertSideMatchesFile(h.b, await fileFacts(files.b, family, connection.localPort, SERVER_PORT), `IPv${family} B`);
     assert.ok(h.a.largestSegmentToServer! <= 1380, 'the client keeps to the clamped MSS');
     const text = h.explanation.join(' ');
     assert.match(text, new RegExp(`The client's SYN left A with MSS ${clientMss} and reached B with 1380: a box between lowered it by ${clientMss - 1380} bytes; 1380 is the value IPsec gateways`));
