@@ -3,7 +3,8 @@
 import { ExitCode } from '../errors.js';
 import { explainCaptures } from '../explain/explain.js';
 import { Progress } from '../explain/progress.js';
-import { renderText, wantsColour } from '../explain/text-report.js';
+import { writeJsonReport, writeTextReport } from '../explain/report-output.js';
+import { wantsColour } from '../explain/text-report.js';
 import type { Argv } from './options.js';
 
 export async function explainCommand(argv: Argv): Promise<number> {
@@ -16,14 +17,15 @@ export async function explainCommand(argv: Argv): Promise<number> {
   } finally {
     progress?.done();
   }
-  const { report, captures } = explained;
+  const { pairs, twoCaptures, captures } = explained;
   // A capture cut mid-record (tcpdump killed, a disk full) still explains what it holds; say so.
   for (const capture of captures) {
     if (capture.summary.truncatedAt !== null) {
       process.stderr.write(`mssmangler: ${capture.path}: capture ends mid-record at byte ${capture.summary.truncatedAt}; explained the ${capture.summary.packets} packets before it\n`);
     }
   }
-  if (argv.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(renderText(report, pathB !== null, { colour: wantsColour(process.stdout, process.env) }));
+  const write = (text: string): void => void process.stdout.write(text);
+  if (argv.json === true) writeJsonReport(pairs, twoCaptures, write);
+  else writeTextReport(pairs, twoCaptures, { colour: wantsColour(process.stdout, process.env) }, write);
   return ExitCode.Ok;
 }

@@ -1,10 +1,9 @@
 // `mssmangler explain A [B]`, the flow: stream each capture through its own handshake table (the
 // reader hands one packet at a time; the table keeps only connections), match the two tables'
-// handshakes, then build the one report both outputs render.
+// handshakes; the caller renders the report from the pairs (report-output.ts), one handshake at a time.
 import { readCapture, type CaptureSummary } from '../capture/index.js';
 import { HandshakeTable } from './handshake-table.js';
 import { matchHandshakes, type MatchedPair } from './matcher.js';
-import { buildReport, type ExplainReport } from './report.js';
 
 const NANOS_PER_SECOND = 1e9;
 
@@ -15,7 +14,9 @@ export interface CaptureRead {
 }
 
 export interface Explained {
-  report: ExplainReport;
+  /** Every handshake once: matched pairs, and those seen at one point (the other side null). */
+  pairs: MatchedPair[];
+  twoCaptures: boolean;
   captures: CaptureRead[];
 }
 
@@ -49,5 +50,5 @@ export async function explainCaptures(pathA: string, pathB: string | null, optio
     captures.push({ path: pathB, summary: b.summary, handshakes: b.table.handshakes.length });
     pairs = matchHandshakes(a.table.handshakes, b.table.handshakes);
   }
-  return { report: buildReport(pairs, pathB !== null), captures };
+  return { pairs, twoCaptures: pathB !== null, captures };
 }

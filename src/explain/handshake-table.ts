@@ -14,6 +14,9 @@ import { compareEndpoints, connectionKey } from './connection-key.js';
 import { Handshake, type SegmentSeen } from './handshake.js';
 import { readOptionFacts } from './option-layout.js';
 
+/** Address texts kept for reuse; past this many distinct addresses each connection formats its own. */
+const MAX_CACHED_ADDRESSES = 65536;
+
 /** The first 8 bytes of TCP a too-big message quotes: ports and sequence number (RFC 792, RFC 4443). */
 const QUOTED_TCP_LENGTH = 8;
 
@@ -35,6 +38,7 @@ export class HandshakeTable {
   readonly handshakes: Handshake[] = [];
   private readonly byKey = new Map<string, Handshake>();
   private readonly ip = new IpView();
+  private readonly addressTexts = new Map<string, string>();
 
   /** Feeds the IP packet at bytes[ipOffset, ipOffset + ipLength) captured at `time` seconds. Never throws. */
   add(bytes: Uint8Array, ipOffset: number, ipLength: number, time: number): void {
@@ -135,12 +139,27 @@ export class HandshakeTable {
 
   private open(key: string, bytes: Uint8Array, clientAddr: number, clientPort: number, serverAddr: number, serverPort: number, clientFirst: boolean, time: number): Handshake {
     const ip = this.ip;
-    const text = (at: number): string => formatAddress(ip.family, Array.from(bytes.subarray(at, at + ip.addrLength)));
-    const handshake = new Handshake(ip.family, text(clientAddr), clientPort, text(serverAddr), serverPort, this.handshakes.length, time);
+    const handshake = new Handshake(ip.family, this.addressText(bytes, clientAddr), clientPort, this.addressText(bytes, serverAddr), serverPort, this.handshakes.length, time);
     this.handshakes.push(handshake);
     this.byKey.set(key, handshake);
     handshake.clientFirst = clientFirst;
     return handshake;
+  }
+
+  /** The address at bytes[at] as text (RFC 5952 for IPv6), one string per distinct address: the same
+   * few addresses recur across thousands of connections. */
+  private addressText(bytes: Uint8Array, at: number): string {
+    const length = this.ip.addrLength;
+    let key = '';
+    for (let i = 0; i < length; i += 2) key += String.fromCharCode(readU16(bytes, at + i));
+    let text = this.addressTexts.get(key);
+    if (text === undefined) {
+      const address: number[] = [];
+      for (let i = 0; i < length; i++) address.push(bytes[at + i]!);
+      text = formatAddress(this.ip.family, address);
+      if (this.addressTexts.size < MAX_CACHED_ADDRESSES) this.addressTexts.set(key, text);
+    }
+    return text;
   }
 
   /** ICMP type 3 code 4 (RFC 1191): the quoted IPv4 header and TCP ports name the connection. */

@@ -36,14 +36,14 @@ const interned = new Map<string, string>();
 
 /** Reads the option area [start, end) of one TCP header. */
 export function readOptionFacts(bytes: Uint8Array, start: number, end: number): OptionFacts {
-  const names: string[] = [];
+  let text = '';
   let mss: number | null = null;
   let wscale: number | null = null;
   let tsVal: number | null = null;
   let malformed = false;
   for (let pos = start; pos >= 0 && pos < end; ) {
     const kind = bytes[pos]!;
-    names.push(optionKindName(kind));
+    text = text === '' ? optionKindName(kind) : `${text},${optionKindName(kind)}`;
     const next = nextTcpOption(bytes, pos, end);
     if (next === MALFORMED_OPTION) malformed = true;
     if (next < 0) break;
@@ -53,7 +53,6 @@ export function readOptionFacts(bytes: Uint8Array, start: number, end: number): 
     else if (kind === TcpOptionKind.Timestamp && length === TIMESTAMP_OPTION_LENGTH) tsVal = readU32(bytes, pos + TcpOptionField.TS_VALUE);
     pos = next;
   }
-  const text = names.join(',');
   let layout = interned.get(text);
   if (layout === undefined) {
     layout = text;

@@ -56,23 +56,25 @@ export function sideReport(h: Handshake): SideReport {
   };
 }
 
-/** One entry per pair; `twoCaptures` says whether a missing side means "not seen there" or "no B given". */
-export function buildReport(pairs: readonly MatchedPair[], twoCaptures: boolean): ExplainReport {
+/** The report entry of one pair; `twoCaptures` says whether a missing side means "not seen there" or
+ * "no B given". */
+export function handshakeReport({ a, b }: MatchedPair, twoCaptures: boolean): HandshakeReport {
+  const family = (a ?? b)!.family;
+  if (a !== null && b !== null) {
+    const changes = changesBetween(a, b);
+    return { family, a: sideReport(a), b: sideReport(b), changes, explanation: explainPair(a, b, changes) };
+  }
+  const only = (a ?? b)!;
   return {
-    handshakes: pairs.map(({ a, b }) => {
-      const family = (a ?? b)!.family;
-      if (a !== null && b !== null) {
-        const changes = changesBetween(a, b);
-        return { family, a: sideReport(a), b: sideReport(b), changes, explanation: explainPair(a, b, changes) };
-      }
-      const only = (a ?? b)!;
-      return {
-        family,
-        a: a === null ? null : sideReport(a),
-        b: b === null ? null : sideReport(b),
-        changes: [],
-        explanation: explainSingle(only, a !== null ? 'A' : 'B', twoCaptures),
-      };
-    }),
+    family,
+    a: a === null ? null : sideReport(a),
+    b: b === null ? null : sideReport(b),
+    changes: [],
+    explanation: explainSingle(only, a !== null ? 'A' : 'B', twoCaptures),
   };
+}
+
+/** The whole document at once (tests; the CLI streams it with writeJsonReport). */
+export function buildReport(pairs: readonly MatchedPair[], twoCaptures: boolean): ExplainReport {
+  return { handshakes: pairs.map((pair) => handshakeReport(pair, twoCaptures)) };
 }

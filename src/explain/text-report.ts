@@ -1,7 +1,7 @@
 // The explain report for people: one block per handshake with the two capture points side by side,
 // a small ladder of the handshake, the sentences, and a summary line. Values that differ between A and
 // B are marked: coloured on a terminal, with a '*' otherwise (NO_COLOR, pipes, files).
-import type { Change } from './change.js';
+import { CHANGES, type Change } from './change.js';
 import type { ExplainReport, HandshakeReport, SegmentReport, SideReport } from './report.js';
 
 export interface TextStyle {
@@ -20,9 +20,14 @@ export function wantsColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
   return stream.isTTY === true && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
+/** The whole text at once (tests; the CLI streams it with writeTextReport). */
 export function renderText(report: ExplainReport, twoCaptures: boolean, style: TextStyle): string {
-  const blocks = report.handshakes.map((h, i) => renderHandshake(h, i + 1, report.handshakes.length, twoCaptures, style));
-  return `${blocks.join('\n')}${blocks.length > 0 ? '\n' : ''}${summaryLine(report, twoCaptures)}\n`;
+  const summary = new SummaryCounter(twoCaptures);
+  const blocks = report.handshakes.map((h, i) => {
+    summary.add(h);
+    return renderHandshake(h, i + 1, report.handshakes.length, twoCaptures, style);
+  });
+  return `${blocks.join('\n')}${blocks.length > 0 ? '\n' : ''}${summary.line()}\n`;
 }
 
 function endpoint(address: string, port: number): string {
@@ -33,7 +38,7 @@ function value(v: number | string | null | undefined): string {
   return v === null || v === undefined ? '-' : String(v);
 }
 
-function renderHandshake(h: HandshakeReport, n: number, total: number, twoCaptures: boolean, style: TextStyle): string {
+export function renderHandshake(h: HandshakeReport, n: number, total: number, twoCaptures: boolean, style: TextStyle): string {
   const side = h.a ?? h.b!;
   const status = !twoCaptures ? '' : h.a !== null && h.b !== null ? (h.changes.length === 0 ? '  unchanged' : `  changed: ${h.changes.join(' ')}`) : h.a !== null ? '  only at A' : '  only at B';
   const lines: string[] = [`handshake ${n}/${total}  IPv${h.family}  ${endpoint(side.client, side.clientPort)} -> ${endpoint(side.server, side.serverPort)}${status}`];
@@ -97,16 +102,34 @@ function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, 
   ];
 }
 
-export function summaryLine(report: ExplainReport, twoCaptures: boolean): string {
-  const all = report.handshakes;
-  if (!twoCaptures) {
-    const answered = all.filter((h) => h.a?.synAck !== null).length;
-    return `${all.length} handshake${all.length === 1 ? '' : 's'} (${answered} answered)`;
+/** Counts handshakes as they are rendered, for the summary line at the end. */
+export class SummaryCounter {
+  private total = 0;
+  private answered = 0;
+  private matched = 0;
+  private onlyA = 0;
+  private onlyB = 0;
+  private changed = 0;
+  private readonly changes = new Map<Change, number>();
+
+  constructor(private readonly twoCaptures: boolean) {}
+
+  add(h: HandshakeReport): void {
+    this.total++;
+    if (h.a !== null && h.a.synAck !== null) this.answered++;
+    if (h.a !== null && h.b !== null) {
+      this.matched++;
+      if (h.changes.length > 0) this.changed++;
+      for (const c of h.changes) this.changes.set(c, (this.changes.get(c) ?? 0) + 1);
+    } else if (h.a !== null) this.onlyA++;
+    else this.onlyB++;
   }
-  const matched = all.filter((h) => h.a !== null && h.b !== null);
-  const counts = new Map<Change, number>();
-  for (const h of matched) for (const c of h.changes) counts.set(c, (counts.get(c) ?? 0) + 1);
-  const changedCount = matched.filter((h) => h.changes.length > 0).length;
-  const detail = [...counts].map(([c, k]) => `${c} ${k}`).join(', ');
-  return `${all.length} handshake${all.length === 1 ? '' : 's'}: ${matched.length} matched, ${all.filter((h) => h.b === null).length} only at A, ${all.filter((h) => h.a === null).length} only at B; ${changedCount} changed between A and B${detail === '' ? '' : ` (${detail})`}`;
+
+  line(): string {
+    const handshakes = `${this.total} handshake${this.total === 1 ? '' : 's'}`;
+    if (!this.twoCaptures) return `${handshakes} (${this.answered} answered)`;
+    // In vocabulary order, whatever order they were met in.
+    const detail = CHANGES.filter((c) => this.changes.has(c)).map((c) => `${c} ${this.changes.get(c)}`).join(', ');
+    return `${handshakes}: ${this.matched} matched, ${this.onlyA} only at A, ${this.onlyB} only at B; ${this.changed} changed between A and B${detail === '' ? '' : ` (${detail})`}`;
+  }
 }

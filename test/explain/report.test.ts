@@ -5,16 +5,21 @@ import assert from 'node:assert/strict';
 import { CHANGES } from '../../src/explain/change.js';
 import { matchHandshakes } from '../../src/explain/matcher.js';
 import { buildReport } from '../../src/explain/report.js';
+import { writeJsonReport, writeTextReport } from '../../src/explain/report-output.js';
 import { renderText, wantsColour } from '../../src/explain/text-report.js';
 import { handshake } from './handshakes.js';
 
-function sample() {
+function samplePairs() {
   const a = [
     handshake({ clientPort: 40000, syn: { mss: 1460, seq: 1, tsVal: 11 }, synAck: { mss: 1380, seq: 2, ttl: 63 }, largestToServer: 1368, largestToClient: 6, tooBig: [{ mtu: 1280, toServer: true }, { mtu: 1280, toServer: false }, { mtu: 1400, toServer: true }] }),
     handshake({ clientPort: 40001, index: 1, time: 105, syn: { seq: 77, tsVal: 99 }, synAck: null }),
   ];
   const b = [handshake({ client: '203.0.113.1', clientPort: 1024, syn: { mss: 1380, seq: 1, tsVal: 11, ttl: 63 }, synAck: { mss: 1460, seq: 2, ttl: 64 }, largestToServer: 1368, largestToClient: 6 })];
-  return buildReport(matchHandshakes(a, b), true);
+  return matchHandshakes(a, b);
+}
+
+function sample() {
+  return buildReport(samplePairs(), true);
 }
 
 test('JSON: exactly the keys of issue 10, in its order, with its value types', () => {
@@ -75,4 +80,16 @@ test('one capture: one column, no "only at" and a count of answered handshakes',
   const text = renderText(buildReport(a.map((h) => ({ a: h, b: null, score: 0 })), false), false, { colour: false });
   assert.doesNotMatch(text, /only at|B \(server side\)/);
   assert.match(text, /\n2 handshakes \(1 answered\)\n$/);
+});
+
+test('streamed output equals the whole document: JSON parses to the same report, text is the same text', () => {
+  let json = '';
+  writeJsonReport(samplePairs(), true, (t) => (json += t));
+  assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(sample())));
+  let empty = '';
+  writeJsonReport([], true, (t) => (empty += t));
+  assert.deepEqual(JSON.parse(empty), { handshakes: [] });
+  let text = '';
+  writeTextReport(samplePairs(), true, { colour: false }, (t) => (text += t));
+  assert.equal(text, renderText(sample(), true, { colour: false }));
 });
