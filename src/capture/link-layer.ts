@@ -30,10 +30,12 @@ export function isSupportedLinkType(linkType: number): boolean {
 export const SUPPORTED_LINK_TYPES_TEXT = 'Ethernet, Linux cooked v1/v2, raw IP and BSD loopback';
 
 // Ethernet II (IEEE 802.3): destination(6) source(6) type(2); an 802.1Q or 802.1ad tag inserts
-// TPID(2) TCI(2) before the type, and QinQ stacks them.
+// TPID(2) TCI(2) before the type, and QinQ stacks them: a type field that holds a TPID is followed by
+// the tag's TCI and the next type.
 const ETHERNET_TYPE = 12;
 const ETHERNET_HEADER_LENGTH = 14;
 const VLAN_TAG_LENGTH = 4;
+const VLAN_TCI_LENGTH = 2;
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const TPID_8021Q = 0x8100;
@@ -80,46 +82,55 @@ function familyOfVersion(bytes: Uint8Array, at: number): number {
 }
 
 /**
+ * The payload of a frame whose type field says `type` and whose payload starts at `payloadAt`: each
+ * VLAN tag in front (802.1Q, 802.1ad, QinQ) is its TCI(2) and the next type(2). Linux cooked captures
+ * keep tags this way too, with the protocol field set to the TPID. Sets packet.family and returns the
+ * payload's offset; family 0 when the frame ends inside the tags.
+ */
+function afterVlanTags(bytes: Uint8Array, type: number, payloadAt: number, end: number, packet: CapturedPacket): number {
+  while (type === TPID_8021Q || type === TPID_8021AD || type === TPID_QINQ_OLD || type === TPID_QINQ_OLD2) {
+    if (payloadAt + VLAN_TAG_LENGTH > end) {
+      packet.family = 0;
+      return payloadAt;
+    }
+    type = u16(bytes, payloadAt + VLAN_TCI_LENGTH);
+    payloadAt += VLAN_TAG_LENGTH;
+  }
+  packet.family = familyOfEthertype(type);
+  return payloadAt;
+}
+
+/**
  * Fills packet.ipOffset, ipLength and family for the frame in bytes[start, end) of the given (supported)
- * link type. Family comes from the link layer's type field where there is one (the IP parser checks the
- * version nibble itself). No IP, or no byte of it captured: ipOffset -1, ipLength 0, family 0.
+ * link type. Family comes from the link layer's type field where there is one, and the IP header's
+ * version nibble must say the same. No IP, or no byte of it captured: ipOffset -1, ipLength 0, family 0.
  */
 export function locateIp(linkType: number, bytes: Uint8Array, start: number, end: number, packet: CapturedPacket): void {
   let ipOffset = -1;
-  let family = 0;
+  packet.family = 0;
   switch (linkType) {
-    case LinkType.ETHERNET: {
-      let typeAt = start + ETHERNET_TYPE;
-      if (typeAt + 2 > end) break;
-      let ethertype = u16(bytes, typeAt);
-      while (ethertype === TPID_8021Q || ethertype === TPID_8021AD || ethertype === TPID_QINQ_OLD || ethertype === TPID_QINQ_OLD2) {
-        typeAt += VLAN_TAG_LENGTH;
-        if (typeAt + 2 > end) break;
-        ethertype = u16(bytes, typeAt);
+    case LinkType.ETHERNET:
+      if (start + ETHERNET_HEADER_LENGTH <= end) {
+        ipOffset = afterVlanTags(bytes, u16(bytes, start + ETHERNET_TYPE), start + ETHERNET_HEADER_LENGTH, end, packet);
       }
-      family = familyOfEthertype(ethertype);
-      ipOffset = typeAt + (ETHERNET_HEADER_LENGTH - ETHERNET_TYPE);
       break;
-    }
     case LinkType.RAW:
     case LinkType.RAW_LINUX:
     case LinkType.IPV4:
     case LinkType.IPV6:
       if (start < end) {
-        family = familyOfVersion(bytes, start);
+        packet.family = familyOfVersion(bytes, start);
         ipOffset = start;
       }
       break;
     case LinkType.LINUX_SLL:
       if (start + SLL_HEADER_LENGTH <= end) {
-        family = familyOfEthertype(u16(bytes, start + SLL_PROTOCOL));
-        ipOffset = start + SLL_HEADER_LENGTH;
+        ipOffset = afterVlanTags(bytes, u16(bytes, start + SLL_PROTOCOL), start + SLL_HEADER_LENGTH, end, packet);
       }
       break;
     case LinkType.LINUX_SLL2:
       if (start + SLL2_HEADER_LENGTH <= end) {
-        family = familyOfEthertype(u16(bytes, start + SLL2_PROTOCOL));
-        ipOffset = start + SLL2_HEADER_LENGTH;
+        ipOffset = afterVlanTags(bytes, u16(bytes, start + SLL2_PROTOCOL), start + SLL2_HEADER_LENGTH, end, packet);
       }
       break;
     case LinkType.NULL:
@@ -131,18 +142,19 @@ export function locateIp(linkType: number, bytes: Uint8Array, start: number, end
         const af = linkType === LinkType.NULL && bigEndian > 0xffff
           ? (bytes[start]! | bytes[start + 1]! << 8 | bytes[start + 2]! << 16 | bytes[start + 3]! << 24) >>> 0
           : bigEndian;
-        family = familyOfAddressFamily(af);
+        packet.family = familyOfAddressFamily(af);
         ipOffset = start + LOOPBACK_HEADER_LENGTH;
       }
       break;
   }
-  if (family === 0 || ipOffset >= end) {
+  // The version nibble must agree with the link layer: Linux cooked captures of QinQ frames, for one,
+  // can declare IPv6 and start with the inner tag's TCI (tshark calls those bytes data, and so do we).
+  if (packet.family === 0 || ipOffset >= end || bytes[ipOffset]! >>> 4 !== packet.family) {
     packet.ipOffset = -1;
     packet.ipLength = 0;
     packet.family = 0;
   } else {
     packet.ipOffset = ipOffset;
     packet.ipLength = end - ipOffset;
-    packet.family = family;
   }
 }

@@ -30,6 +30,9 @@ const cases: Case[] = [
   { name: 'Ethernet old QinQ 0x9100', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 9100 00c8 8100 0064 0800`, IPV4_SYN), ipAt: 22, family: 4 },
   { name: 'Ethernet ARP carries no IP', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 0806 # ARP`, ARP_REQUEST), ipAt: -1, family: 0 },
   { name: 'Ethernet 802.3 length field carries no IP', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 002e # length 46`, ARP_REQUEST), ipAt: -1, family: 0 },
+  { name: 'Ethernet type IPv6 over an IPv4 header is not IP', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 86dd`, IPV4_SYN), ipAt: -1, family: 0 },
+  { name: 'Linux cooked v2 QinQ as Linux writes it: IPv6 declared, the inner tag first', linkType: LinkType.LINUX_SLL2, frame: concat(hex`86dd 0000 00000002 0001 00 06 000000000000 0000
+      0064 86dd # inner tag's TCI and type, its TPID lost`, IPV6_SYN), ipAt: -1, family: 0 },
   { name: 'Ethernet cut inside the VLAN tag', linkType: LinkType.ETHERNET, frame: hex`${MACS} 8100 00`, ipAt: -1, family: 0 },
   { name: 'Ethernet header only: no IP byte captured', linkType: LinkType.ETHERNET, frame: hex`${MACS} 0800`, ipAt: -1, family: 0 },
   { name: 'Ethernet shorter than its header', linkType: LinkType.ETHERNET, frame: hex`0200000000`, ipAt: -1, family: 0 },
@@ -50,6 +53,12 @@ const cases: Case[] = [
       06       # address length
       000000000000 0000 # address, padded to 8`, IPV4_SYN), ipAt: 20, family: 4 },
   { name: 'Linux cooked v2 IPv6', linkType: LinkType.LINUX_SLL2, frame: concat(hex`86dd 0000 00000002 0001 04 06 020000000001 0000`, IPV6_SYN), ipAt: 20, family: 6 },
+  { name: 'Linux cooked v1 of an 802.1Q frame: protocol 0x8100, then TCI and type', linkType: LinkType.LINUX_SLL, frame: concat(hex`0000 0001 0006 020000000001 0000
+      8100 # protocol: 802.1Q
+      0064 0800 # TCI (VLAN 100), type IPv4`, IPV4_SYN), ipAt: 20, family: 4 },
+  { name: 'Linux cooked v2 of a QinQ frame', linkType: LinkType.LINUX_SLL2, frame: concat(hex`88a8 0000 00000002 0001 00 06 000000000000 0000
+      00c8 8100 # outer TCI (VLAN 200), inner TPID
+      0064 86dd # inner TCI (VLAN 100), type IPv6`, IPV6_SYN), ipAt: 28, family: 6 },
   { name: 'Linux cooked v2 cut in its header', linkType: LinkType.LINUX_SLL2, frame: hex`0800 0000 00000002 0001`, ipAt: -1, family: 0 },
   { name: 'raw IP (101) IPv4', linkType: LinkType.RAW, frame: IPV4_SYN, ipAt: 0, family: 4 },
   { name: 'raw IP (101) IPv6', linkType: LinkType.RAW, frame: IPV6_SYN, ipAt: 0, family: 6 },
