@@ -87,9 +87,14 @@ function indexBy(list: readonly Handshake[], value: (h: Handshake) => number | n
 
 const NONE: readonly number[] = [];
 
+/** A value shared by more handshakes than this is no identity (a stack with a constant TSval, a
+ * generator's fixed ISN): it proposes no candidates, or every lookup would cost the whole capture. */
+const MAX_SHARED_VALUE = 8;
+
 function lookup(index: Map<number, number[]>, value: number | null | undefined): readonly number[] {
   if (value === null || value === undefined || value === 0) return NONE;
-  return index.get(value) ?? NONE;
+  const hits = index.get(value);
+  return hits === undefined || hits.length > MAX_SHARED_VALUE ? NONE : hits;
 }
 
 /**

@@ -72,3 +72,14 @@ test('two candidates for one A handshake: the better evidence wins, the other st
   const pairs = matchHandshakes(a, b);
   assert.deepEqual(summary(pairs), ['->40000', '40000>40001']);
 });
+
+test('a timestamp every handshake shares proposes nothing: time pairs them, and the matching stays fast', () => {
+  const count = 20_000;
+  const a = Array.from({ length: count }, (_, i) => handshake({ index: i, clientPort: 1024 + i, time: 10 + i * 0.001, syn: { seq: 5 + i, tsVal: 0x01020304 } }));
+  const b = Array.from({ length: count }, (_, i) => handshake({ index: i, client: '203.0.113.1', clientPort: 30000 + i, time: 10.0002 + i * 0.001, syn: { seq: 900_000 + i, tsVal: 0x01020304 } }));
+  const started = Date.now();
+  const pairs = matchHandshakes(a, b);
+  assert.ok(Date.now() - started < 5000, `matched in ${Date.now() - started} ms`);
+  assert.equal(pairs.length, count);
+  assert.ok(pairs.every((p) => p.a !== null && p.b !== null && p.b.clientPort - p.a.clientPort === 30000 - 1024));
+});

@@ -4,14 +4,14 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
 import { Peers, SERVER_PORT } from '../daemon/daemon-lab.js';
-import { startDaemon } from '../fault/fault-lab.js';
+import { startWithConfig } from '../fault/fault-lab.js';
 import { assertSideMatchesFile, byClientPort, captureBothSides, explainJson, fileFacts, scratchDir } from './explain-lab.js';
 
 async function withDaemon(t: TestContext, tag: string, config: string) {
   const lab = await Lab.create({ tag });
   t.after(() => lab.destroy());
   const dir = scratchDir(t);
-  await startDaemon(lab, dir, config);
+  await startWithConfig(lab, dir, config);
   return { lab, dir, peers: await Peers.start(lab) };
 }
 
