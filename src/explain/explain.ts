@@ -2,6 +2,7 @@
 // reader hands one packet at a time; the table keeps only connections), match the two tables'
 // handshakes; the caller renders the report from the pairs (report-output.ts), one handshake at a time.
 import { readCapture, type CaptureSummary } from '../capture/index.js';
+import type { Handshake } from './handshake.js';
 import { HandshakeTable } from './handshake-table.js';
 import { matchHandshakes, type MatchedPair } from './matcher.js';
 
@@ -25,8 +26,9 @@ export interface ExplainOptions {
   onProgress?: (capture: number, bytesRead: number, totalBytes: number) => void;
 }
 
-/** Reads one capture into a handshake table. Errors are the reader's (one line naming file and offset). */
-export async function readHandshakes(path: string, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<{ table: HandshakeTable; summary: CaptureSummary }> {
+/** Reads one capture's handshakes. Errors are the reader's (one line naming file and offset). Only the
+ * handshakes are returned: the table's index of connections is garbage as soon as the file is read. */
+export async function readHandshakes(path: string, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<{ handshakes: Handshake[]; summary: CaptureSummary }> {
   const table = new HandshakeTable();
   const summary = await readCapture(
     path,
@@ -35,20 +37,20 @@ export async function readHandshakes(path: string, onProgress?: (bytesRead: numb
     },
     onProgress === undefined ? undefined : { onProgress },
   );
-  return { table, summary };
+  return { handshakes: table.handshakes, summary };
 }
 
 export async function explainCaptures(pathA: string, pathB: string | null, options: ExplainOptions = {}): Promise<Explained> {
   const progress = (capture: number) => (options.onProgress === undefined ? undefined : (read: number, total: number) => options.onProgress!(capture, read, total));
   const a = await readHandshakes(pathA, progress(0));
-  const captures: CaptureRead[] = [{ path: pathA, summary: a.summary, handshakes: a.table.handshakes.length }];
+  const captures: CaptureRead[] = [{ path: pathA, summary: a.summary, handshakes: a.handshakes.length }];
   let pairs: MatchedPair[];
   if (pathB === null) {
-    pairs = a.table.handshakes.map((h) => ({ a: h, b: null, score: 0 }));
+    pairs = a.handshakes.map((h) => ({ a: h, b: null, score: 0 }));
   } else {
     const b = await readHandshakes(pathB, progress(1));
-    captures.push({ path: pathB, summary: b.summary, handshakes: b.table.handshakes.length });
-    pairs = matchHandshakes(a.table.handshakes, b.table.handshakes);
+    captures.push({ path: pathB, summary: b.summary, handshakes: b.handshakes.length });
+    pairs = matchHandshakes(a.handshakes, b.handshakes);
   }
   return { pairs, twoCaptures: pathB !== null, captures };
 }

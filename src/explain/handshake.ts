@@ -24,6 +24,8 @@ export interface TooBigSeen {
   toServer: boolean;
 }
 
+const NO_TOO_BIG: readonly TooBigSeen[] = Object.freeze([]);
+
 export class Handshake {
   syn: SegmentSeen | null = null;
   synAck: SegmentSeen | null = null;
@@ -34,7 +36,8 @@ export class Handshake {
   /** Largest TCP payload after the handshake (-1 = none). */
   largestToServer = -1;
   largestToClient = -1;
-  readonly tooBig: TooBigSeen[] = [];
+  /** Too-big messages quoting this connection (a shared empty list until the first: most have none). */
+  tooBig: readonly TooBigSeen[] = NO_TOO_BIG;
   /** Bookkeeping of the capture's table: the client is the lower endpoint of the connection key, so
    * a later packet's direction is one comparison. */
   clientFirst = false;
@@ -53,6 +56,6 @@ export class Handshake {
 
   /** Records a too-big message once per MTU and direction. */
   addTooBig(mtu: number, toServer: boolean): void {
-    if (!this.tooBig.some((t) => t.mtu === mtu && t.toServer === toServer)) this.tooBig.push({ mtu, toServer });
+    if (!this.tooBig.some((t) => t.mtu === mtu && t.toServer === toServer)) this.tooBig = [...this.tooBig, { mtu, toServer }];
   }
 }

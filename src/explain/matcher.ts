@@ -17,10 +17,46 @@ export interface MatchedPair {
 /** How many neighbours in time each A handshake considers at most. */
 const TIME_NEIGHBOURS = 8;
 
+/** Candidates kept per A handshake (its best): enough for the assignment to fall back when a better
+ * pair takes its first choice, few enough that memory stays at a few bytes per connection. */
+const CANDIDATES_PER_HANDSHAKE = 4;
+
 interface Candidate {
   a: number;
   b: number;
   score: number;
+}
+
+/** Candidate pairs as three growable typed arrays (no object per candidate). */
+class CandidateList {
+  a = new Int32Array(1024);
+  b = new Int32Array(1024);
+  score = new Float64Array(1024);
+  length = 0;
+
+  push(c: Candidate): void {
+    if (this.length === this.a.length) {
+      const grow = <T extends Int32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+        const grown = make(old.length * 2);
+        grown.set(old);
+        return grown;
+      };
+      this.a = grow(this.a, (n) => new Int32Array(n));
+      this.b = grow(this.b, (n) => new Int32Array(n));
+      this.score = grow(this.score, (n) => new Float64Array(n));
+    }
+    this.a[this.length] = c.a;
+    this.b[this.length] = c.b;
+    this.score[this.length] = c.score;
+    this.length++;
+  }
+
+  /** Indexes in order of falling score, ties in order of A then B (deterministic). */
+  byScore(): Uint32Array {
+    const order = new Uint32Array(this.length);
+    for (let i = 0; i < this.length; i++) order[i] = i;
+    return order.sort((x, y) => this.score[y]! - this.score[x]! || this.a[x]! - this.a[y]! || this.b[x]! - this.b[y]!);
+  }
 }
 
 /** Pairs `a` with `b`; every handshake of both appears exactly once, in order of A (B-only ones where
@@ -35,32 +71,42 @@ export function matchHandshakes(a: readonly Handshake[], b: readonly Handshake[]
   const byTime = b.map((_, i) => i).sort((x, y) => b[x]!.firstSeen - b[y]!.firstSeen);
   const times = byTime.map((i) => b[i]!.firstSeen);
 
-  const candidates: Candidate[] = [];
+  // Candidate pairs in parallel typed arrays: a few per A handshake, 200,000 A handshakes.
+  const candidates = new CandidateList();
   const seen = new Set<number>();
+  const best: Candidate[] = [];
   for (let i = 0; i < a.length; i++) {
     const h = a[i]!;
     seen.clear();
+    best.length = 0;
+    let strong = false;
     const consider = (j: number): void => {
       if (seen.has(j)) return;
       seen.add(j);
       const score = matchScore(h, b[j]!, offset);
-      if (isAcceptable(h, b[j]!, score, offset)) candidates.push({ a: i, b: j, score });
+      if (!isAcceptable(h, b[j]!, score, offset)) return;
+      if (isStrongMatch(h, b[j]!)) strong = true;
+      best.push({ a: i, b: j, score });
     };
     for (const j of lookup(indexes.synTsVal, h.syn?.tsVal)) consider(j);
     for (const j of lookup(indexes.clientIsn, h.syn?.seq)) consider(j);
     for (const j of lookup(indexes.serverIsn, h.synAck?.seq)) consider(j);
-    for (const j of nearestInTime(byTime, times, h.firstSeen + offset)) consider(j);
+    // A shared timestamp or ISN found the partner already; the neighbours in time would only lose to it.
+    if (!strong) for (const j of nearestInTime(byTime, times, h.firstSeen + offset)) consider(j);
+    best.sort((x, y) => y.score - x.score);
+    for (let k = 0; k < best.length && k < CANDIDATES_PER_HANDSHAKE; k++) candidates.push(best[k]!);
   }
-  candidates.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b);
 
-  const pairOfA = new Array<number>(a.length).fill(-1);
-  const scoreOfA = new Array<number>(a.length).fill(0);
+  const pairOfA = new Int32Array(a.length).fill(-1);
+  const scoreOfA = new Float64Array(a.length);
   const takenB = new Uint8Array(b.length);
-  for (const c of candidates) {
-    if (pairOfA[c.a] !== -1 || takenB[c.b] === 1) continue;
-    pairOfA[c.a] = c.b;
-    scoreOfA[c.a] = c.score;
-    takenB[c.b] = 1;
+  for (const c of candidates.byScore()) {
+    const ai = candidates.a[c]!;
+    const bj = candidates.b[c]!;
+    if (pairOfA[ai] !== -1 || takenB[bj] === 1) continue;
+    pairOfA[ai] = bj;
+    scoreOfA[ai] = candidates.score[c]!;
+    takenB[bj] = 1;
   }
 
   const pairs: MatchedPair[] = [];
@@ -73,13 +119,18 @@ export function matchHandshakes(a: readonly Handshake[], b: readonly Handshake[]
   return mergeByTime(pairs, onlyB, offset);
 }
 
-function indexBy(list: readonly Handshake[], value: (h: Handshake) => number | null | undefined): Map<number, number[]> {
-  const index = new Map<number, number[]>();
+/** Value -> index of the one handshake holding it, or the list when several do (rare: one number per
+ * entry keeps three indexes of 200,000 handshakes small). */
+type ValueIndex = Map<number, number | number[]>;
+
+function indexBy(list: readonly Handshake[], value: (h: Handshake) => number | null | undefined): ValueIndex {
+  const index: ValueIndex = new Map();
   list.forEach((h, i) => {
     const v = value(h);
     if (v === null || v === undefined || v === 0) return;
     const at = index.get(v);
-    if (at === undefined) index.set(v, [i]);
+    if (at === undefined) index.set(v, i);
+    else if (typeof at === 'number') index.set(v, [at, i]);
     else at.push(i);
   });
   return index;
@@ -91,10 +142,12 @@ const NONE: readonly number[] = [];
  * generator's fixed ISN): it proposes no candidates, or every lookup would cost the whole capture. */
 const MAX_SHARED_VALUE = 8;
 
-function lookup(index: Map<number, number[]>, value: number | null | undefined): readonly number[] {
+function lookup(index: ValueIndex, value: number | null | undefined): readonly number[] {
   if (value === null || value === undefined || value === 0) return NONE;
   const hits = index.get(value);
-  return hits === undefined || hits.length > MAX_SHARED_VALUE ? NONE : hits;
+  if (hits === undefined) return NONE;
+  if (typeof hits === 'number') return [hits];
+  return hits.length > MAX_SHARED_VALUE ? NONE : hits;
 }
 
 /**
@@ -102,7 +155,7 @@ function lookup(index: Map<number, number[]>, value: number | null | undefined):
  * client ISN with exactly one handshake on the other side. Without any, the first handshakes of the two
  * captures are taken as simultaneous (right when both captures start before the traffic).
  */
-export function clockOffset(a: readonly Handshake[], b: readonly Handshake[], indexes: { synTsVal: Map<number, number[]>; clientIsn: Map<number, number[]> }): number {
+export function clockOffset(a: readonly Handshake[], b: readonly Handshake[], indexes: { synTsVal: ValueIndex; clientIsn: ValueIndex }): number {
   const differences: number[] = [];
   for (const h of a) {
     for (const index of [indexes.synTsVal, indexes.clientIsn]) {
