@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
+import { run } from '../lab/run.js';
 import { Peers, SERVER_PORT } from '../daemon/daemon-lab.js';
 import { assertSideMatchesFile, byClientPort, captureBothSides, explainJson, fileFacts, scratchDir } from './explain-lab.js';
 
@@ -58,6 +59,10 @@ test('a 1280-byte link: frag-needed (IPv4) and Packet Too Big (IPv6) at A, attri
     const h = byClientPort(report, 'a', connection.localPort, family);
     assert.ok(h.a !== null && h.b !== null);
     assert.deepEqual(h.changes, []);
+    if (h.a.tooBig.length === 0) {
+      const icmp = await run('tshark', ['-r', files.a, '-n', '-Y', 'icmp or icmpv6.type == 2 or tcp.len > 1200']);
+      assert.fail(`IPv${family}: no too-big message at A; tshark sees:\n${icmp.stdout}`);
+    }
     assert.deepEqual(h.a.tooBig, [{ mtu: 1280 }], `IPv${family} too-big at A`);
     assert.deepEqual(h.b.tooBig, [], 'the router sends them back to the client only');
     assert.equal(h.a.synAck?.mss, mss);
