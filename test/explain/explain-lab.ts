@@ -3,7 +3,7 @@
 // captures are read back with tshark so that tests check the JSON against what the files hold, not
 // against what explain (or the capture reader it shares with the lab) thinks they hold.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -39,6 +39,23 @@ async function startTcpdump(lab: Lab, host: Host, iface: string, file: string) {
   return tcpdump;
 }
 
+/** Resolves when `file` has not grown for QUIET_MS (at most QUIET_LIMIT_MS in all). */
+const QUIET_MS = 400;
+const QUIET_LIMIT_MS = 5000;
+async function untilQuiet(file: string): Promise<void> {
+  const deadline = Date.now() + QUIET_LIMIT_MS;
+  let size = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const now = existsSync(file) ? statSync(file).size : 0;
+    if (now !== size) {
+      size = now;
+      since = Date.now();
+    } else if (Date.now() - since >= QUIET_MS) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** tcpdump at the client (A) and the server (B). */
 export async function captureBothSides(lab: Lab, dir: string, a: CaptureSpec, b: CaptureSpec): Promise<CapturePair> {
   const rawA = join(dir, 'a.pcap');
@@ -48,7 +65,9 @@ export async function captureBothSides(lab: Lab, dir: string, a: CaptureSpec, b:
   const dumpB = await startTcpdump(lab, 'server', ifaceOf(b, 'server'), rawB);
   return {
     async stop() {
-      await new Promise((r) => setTimeout(r, 150));
+      // tcpdump -U writes each packet as it reads it; on a loaded machine it reads late, and SIGINT
+      // would throw away what is still in the kernel's ring. Stop once both files have stopped growing.
+      await Promise.all([untilQuiet(rawA), untilQuiet(rawB)]);
       await Promise.all([dumpA.stop('SIGINT'), dumpB.stop('SIGINT')]);
       const convert = async (raw: string, spec: CaptureSpec, name: string): Promise<string> => {
         if (spec.format === 'pcap') return raw;
