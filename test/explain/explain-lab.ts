@@ -40,7 +40,7 @@ async function startTcpdump(lab: Lab, host: Host, iface: string, file: string) {
 }
 
 /** Resolves when `file` has not grown for QUIET_MS (at most QUIET_LIMIT_MS in all). */
-const QUIET_MS = 400;
+const QUIET_MS = 1000;
 const QUIET_LIMIT_MS = 5000;
 async function untilQuiet(file: string): Promise<void> {
   const deadline = Date.now() + QUIET_LIMIT_MS;
