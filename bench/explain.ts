@@ -130,6 +130,8 @@ function main(): void {
     '| --- | ---: | ---: | ---: | --- |',
     ...rows,
     '',
+    'The capture reader alone is the floor under `mssmangler explain`: it reads every record and finds the IP header, and explain adds the TCP parsing and the matching on top.',
+    '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
   if (options.results) writeSection(RESULTS_PATH, section, '## explain');

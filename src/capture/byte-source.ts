@@ -9,6 +9,10 @@ const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
 export const CHUNK_LENGTH = 1024 * 1024;
 
+export function startsWithGzipMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1;
+}
+
 export interface ByteSource {
   /** Copies up to `length` bytes into target at `offset`; 0 at the end. */
   read(target: Uint8Array, offset: number, length: number): Promise<number>;
@@ -36,7 +40,7 @@ export async function openByteSource(file: string): Promise<ByteSource> {
     const { size } = await handle.stat();
     const head = new Uint8Array(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
-    if (bytesRead === 2 && head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1) return new GunzipSource(file, handle, size);
+    if (bytesRead === 2 && startsWithGzipMagic(head)) return new GunzipSource(file, handle, size);
     return new FileSource(file, handle, size);
   } catch (error) {
     await handle.close();

@@ -1,4 +1,4 @@
-// pcapng (draft-ietf-opsawg-pcapng; what dumpcap, Wireshark and `tcpdump --pcapng`... write). A file
+// pcapng (draft-ietf-opsawg-pcapng; what dumpcap and Wireshark write, and `editcap -F pcapng`). A file
 // is a run of blocks, each framed the same way, in the byte order of its section:
 //
 //   0 Block Type | 4 Block Total Length | 8 body ... | Block Total Length again (last 4 bytes)

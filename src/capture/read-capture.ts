@@ -3,7 +3,7 @@
 // the file, the format's reader walks the whole records in it and hands each packet to the caller
 // through one reused view, and the incomplete record at the end of the window moves to the front
 // before the next read.
-import { openByteSource, CHUNK_LENGTH } from './byte-source.js';
+import { CHUNK_LENGTH, openByteSource, startsWithGzipMagic } from './byte-source.js';
 import { captureError } from './capture-error.js';
 import { MAGIC_LENGTH, recordReaderFor } from './capture-format.js';
 import type { CapturedPacket, CaptureSummary, PacketHandler, ReadCaptureOptions } from './captured-packet.js';
@@ -84,7 +84,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, options
 export function readCaptureBytes(file: string, contents: Uint8Array, onPacket: PacketHandler): CaptureSummary {
   let bytes = contents;
   let cutShort = false;
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (startsWithGzipMagic(bytes)) {
     try {
       bytes = gunzipSync(bytes);
     } catch (error) {

@@ -1,6 +1,7 @@
 // The configuration as the daemon reads it: every value checked, every default filled in, deeply frozen.
 // Produced only by parseConfig / buildConfig (src/config/parse.ts); nothing else constructs one, so code
 // that holds a Config never re-checks it.
+import type { QueueRange } from './queue-range.js';
 
 /** Smallest MSS worth sending: since Linux 5.2 (the SACK Panic fix) a peer raises any advertised MSS
  * below net.ipv4.tcp_min_snd_mss (default 48) to that value (Documentation/networking/ip-sysctl.rst),
@@ -97,10 +98,22 @@ export interface MetricsConfig {
   readonly port: number;
 }
 
+export interface FirewallConfig {
+  /** The daemon installs, checks, restores and at stop removes its NFQUEUE rules (run --manage-firewall). */
+  readonly manage: boolean;
+  /** How often the rules are checked. */
+  readonly checkIntervalMs: number;
+}
+
 export interface Config {
   /** Where the file came from (for logs and reload), or null for flags only. */
   readonly file: string | null;
+  /** The first (or only) queue: queues.first. */
   readonly queue: number;
+  /** The queues read, one worker thread each (config `queues:`, --queue-balance). */
+  readonly queues: QueueRange;
+  /** The firewall rules spread flows by CPU rather than by address hash (--queue-cpu-fanout, nft fanout). */
+  readonly queueCpuFanout: boolean;
   readonly queueMaxLen: number;
   /** Let the kernel accept packets when the queue is full (NFQA_CFG_F_FAIL_OPEN). */
   readonly failOpen: boolean;
@@ -110,6 +123,7 @@ export interface Config {
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   /** The MSS clamp-to-pmtu falls back to when no path MTU can be found. */
   readonly pmtu: { readonly floorIpv4: number; readonly floorIpv6: number };
+  readonly firewall: FirewallConfig;
   /** Ordered; the first match wins; no match means accept unchanged. */
   readonly rules: readonly Rule[];
 }
@@ -125,7 +139,14 @@ export const DEFAULTS = {
   /** xt_TCPMSS inserts min(target, 536) for IPv4 and min(target, 1220) for IPv6 (RFC 879, RFC 8200 minimum MTU 1280 - 60). */
   floorIpv4: 536,
   floorIpv6: 1220,
+  manageFirewall: false,
+  firewallCheckIntervalMs: 5000,
 } as const;
+
+/** Checks cost one iptables and one ip6tables listing; more often than this is a typo. */
+export const CHECK_INTERVAL_MIN_MS = 100;
+/** An hour: beyond that the rules are as good as unwatched. */
+export const CHECK_INTERVAL_MAX_MS = 3_600_000;
 
 /** Largest MSS that fits the family a rule selects: with both families the IPv6 bound is the stricter. */
 export function mssMaxFor(family: FamilyChoice): number {

@@ -10,7 +10,16 @@ export function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): 
     raw[key] = value;
     checker.overridden.set(key, flag);
   };
-  if (flags.queue !== undefined) set('queue', flags.queue, FLAG_FOR_FIELD.queue);
+  if (flags.queueBalance !== undefined) {
+    // The command line spells the range as iptables does (0:3), the file as nft does (0-3).
+    set('queues', flags.queueBalance.replace(':', '-'), FLAG_FOR_FIELD.queues);
+    delete raw.queue;
+  } else if (flags.queue !== undefined) {
+    set('queue', flags.queue, FLAG_FOR_FIELD.queue);
+    // --queue N alone is one queue, whatever range the file names (auto still starts at N).
+    if (raw.queues !== 'auto') delete raw.queues;
+  }
+  if (flags.queueCpuFanout !== undefined) set('queueCpuFanout', flags.queueCpuFanout, FLAG_FOR_FIELD.queueCpuFanout);
   if (flags.queueMaxLen !== undefined) set('queueMaxLen', flags.queueMaxLen, FLAG_FOR_FIELD.queueMaxLen);
   if (flags.failOpen !== undefined) set('failOpen', flags.failOpen, FLAG_FOR_FIELD.failOpen);
   if (flags.dryRun !== undefined) set('dryRun', flags.dryRun, FLAG_FOR_FIELD.dryRun);
@@ -32,6 +41,12 @@ export function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): 
       checker.overridden.set('log.format', FLAG_FOR_FIELD.logFormat);
     }
     raw.log = log;
+  }
+
+  // The file's other firewall settings (checkInterval) stay; a firewall: that is no mapping is the file's problem.
+  if (flags.manageFirewall !== undefined && (raw.firewall === undefined || raw.firewall === null || isRecord(raw.firewall))) {
+    raw.firewall = { ...(isRecord(raw.firewall) ? raw.firewall : {}), manage: flags.manageFirewall };
+    checker.overridden.set('firewall.manage', FLAG_FOR_FIELD.manageFirewall);
   }
 
   const ruleFlagsGiven = hasRuleFlags(flags) || flags.allowIncrease !== undefined || flags.direction !== undefined;

@@ -4,6 +4,9 @@
 
 export interface ConfigFlags {
   readonly queue?: number | undefined;
+  /** "FIRST:LAST" as iptables writes it. */
+  readonly queueBalance?: string | undefined;
+  readonly queueCpuFanout?: boolean | undefined;
   readonly queueMaxLen?: number | undefined;
   readonly failOpen?: boolean | undefined;
   readonly dryRun?: boolean | undefined;
@@ -15,6 +18,7 @@ export interface ConfigFlags {
   readonly clampMssToPmtu?: boolean | undefined;
   readonly allowIncrease?: boolean | undefined;
   readonly direction?: string | undefined;
+  readonly manageFirewall?: boolean | undefined;
 }
 
 /** The rule made from flags alone. */
@@ -23,6 +27,8 @@ export const CLI_RULE_NAME = 'cli';
 /** Which flag a config path takes its value from, for problem messages. */
 export const FLAG_FOR_FIELD = {
   queue: '--queue',
+  queues: '--queue-balance',
+  queueCpuFanout: '--queue-cpu-fanout',
   queueMaxLen: '--queue-maxlen',
   failOpen: '--no-fail-open',
   dryRun: '--dry-run',
@@ -33,6 +39,7 @@ export const FLAG_FOR_FIELD = {
   clampMssToPmtu: '--clamp-mss-to-pmtu',
   allowIncrease: '--allow-increase',
   direction: '--direction',
+  manageFirewall: '--manage-firewall',
 } as const;
 
 export function hasRuleFlags(flags: ConfigFlags): boolean {
