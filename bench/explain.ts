@@ -95,10 +95,13 @@ function main(): void {
   const tsharkVersion = execFileSync('tshark', ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
   const load = [loadAverage()];
 
-  // The explain command joins this list when it exists: { name: 'mssmangler explain --json', argv: [...] }.
   const commands: TimedCommand[] = [
     { name: 'tshark -Y tcp.flags.syn==1 -e tcp.options.mss_val', argv: ['tshark', '-r', CAPTURE, '-n', '-Y', 'tcp.flags.syn==1', '-T', 'fields', '-e', 'tcp.options.mss_val'], repeat: 1 },
     { name: 'capture reader alone (readCapture)', argv: [process.execPath, join(repoRoot, 'dist/bench/explain-read.js'), CAPTURE], repeat: options.repeat },
+    // The whole command, output included (to /dev/null): every handshake's JSON with its sentences.
+    { name: 'mssmangler explain --json (one capture)', argv: [process.execPath, join(repoRoot, 'dist/src/cli/main.js'), 'explain', CAPTURE, '--json'], repeat: options.repeat },
+    // Both points: the file against itself, so every handshake is also scored and matched.
+    { name: 'mssmangler explain A B --json (the file as A and B)', argv: [process.execPath, join(repoRoot, 'dist/src/cli/main.js'), 'explain', CAPTURE, CAPTURE, '--json'], repeat: options.repeat },
   ];
   const timings: Timing[] = [];
   for (const command of commands) {

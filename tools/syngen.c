@@ -16,6 +16,9 @@
  *                        50000, within 65535)
  *     --synack           send SYN/ACK instead of SYN
  *     --batch B          packets per sendmmsg (default 64, at most 1024)
+ *     --src-count N      source addresses used: --src and the N-1 addresses after it (the last 32
+ *                        bits counted up), cycled per packet (default 1). Balancing on the addresses
+ *                        (iptables --queue-balance hashes them) needs many.
  * Output: one JSON line on stdout, {"sent":N,"seconds":S,"pps":P}; errors on stderr, exit status 1.
  *
  * Every packet is a complete IPv4 or IPv6 + TCP header with valid checksums, sent on a raw socket
@@ -67,6 +70,7 @@ struct config {
   unsigned dport, sport_base, sport_range;
   int synack;
   unsigned batch;
+  unsigned src_count;
 };
 
 static void die(const char *msg) {
@@ -76,7 +80,7 @@ static void die(const char *msg) {
 
 static void usage(void) {
   die("usage: syngen --src ADDR --dst ADDR --count N [--rate PPS] [--mss M] [--options mss|linux|none] "
-      "[--dport P] [--sport-base P] [--sport-range R] [--synack] [--batch B]");
+      "[--dport P] [--sport-base P] [--sport-range R] [--synack] [--batch B] [--src-count N]");
 }
 
 static unsigned long long number(const char *name, const char *s, unsigned long long max) {
@@ -167,14 +171,14 @@ static size_t build(uint8_t *pkt, const struct config *c, size_t *tcp_off) {
   return ih + tlen;
 }
 
-/* Pseudo-header sum (RFC 9293 section 3.1, RFC 8200 section 8.1) for a TCP segment of tlen bytes. */
-static uint32_t pseudo_sum(const struct config *c, size_t tlen) {
+/* Pseudo-header sum (RFC 9293 section 3.1, RFC 8200 section 8.1) for a TCP segment of tlen bytes,
+ * leaving out the source address's last 32 bits (the sender adds them per packet). */
+static uint32_t pseudo_sum_without_source_low(const struct config *c, size_t tlen) {
   uint32_t acc = 0;
   if (c->family == AF_INET) {
-    acc = sum16((const uint8_t *)&c->src4, 4, acc);
     acc = sum16((const uint8_t *)&c->dst4, 4, acc);
   } else {
-    acc = sum16((const uint8_t *)&c->src6, 16, acc);
+    acc = sum16((const uint8_t *)&c->src6, 12, acc);
     acc = sum16((const uint8_t *)&c->dst6, 16, acc);
   }
   return acc + IPPROTO_TCP + (uint32_t)tlen;
@@ -196,6 +200,7 @@ static void parse(int argc, char **argv, struct config *c) {
   c->sport_base = 10000;
   c->sport_range = 0;
   c->batch = 64;
+  c->src_count = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -214,6 +219,10 @@ static void parse(int argc, char **argv, struct config *c) {
       if (c->sport_range == 0) die("--sport-range must be at least 1");
     }
     else if (strcmp(a, "--batch") == 0) c->batch = (unsigned)number(a, v, BATCH_MAX);
+    else if (strcmp(a, "--src-count") == 0) {
+      c->src_count = (unsigned)number(a, v, 65536);
+      if (c->src_count == 0) die("--src-count must be at least 1");
+    }
     else usage();
     i++;
   }
@@ -255,9 +264,19 @@ int main(int argc, char **argv) {
   size_t tcp_off = 0;
   size_t len = build(pkts[0], &c, &tcp_off);
   size_t tlen = len - tcp_off;
-  /* Everything but the source port and sequence number is fixed: sum it once. */
+  /* Everything but the source port and sequence number (and the source address's last 32 bits,
+   * added per packet) is fixed: sum it once, with those bits zero. */
   uint8_t *t0 = pkts[0] + tcp_off;
-  uint32_t fixed = pseudo_sum(&c, tlen) + sum16(t0, tlen, 0);
+  size_t src_low = c.family == AF_INET ? 12 : 8 + 12; /* the source address's last 32 bits */
+  uint32_t src_base = (uint32_t)pkts[0][src_low] << 24 | (uint32_t)pkts[0][src_low + 1] << 16 |
+                      (uint32_t)pkts[0][src_low + 2] << 8 | pkts[0][src_low + 3];
+  put32(pkts[0] + src_low, 0);
+  uint32_t fixed = pseudo_sum_without_source_low(&c, tlen) + sum16(t0, tlen, 0);
+  uint32_t ip4_fixed = 0;
+  if (c.family == AF_INET) {
+    put16(pkts[0] + 10, 0);
+    ip4_fixed = sum16(pkts[0], IP4_HLEN, 0);
+  }
   for (unsigned i = 0; i < c.batch; i++) {
     if (i) memcpy(pkts[i], pkts[0], len);
     iov[i].iov_base = pkts[i];
@@ -283,9 +302,13 @@ int main(int argc, char **argv) {
       uint8_t *t = pkts[i] + tcp_off;
       uint16_t sport = (uint16_t)(c.sport_base + k % c.sport_range);
       uint32_t seq = (uint32_t)(k * 2654435761u);
+      uint32_t src = src_base + (uint32_t)(k % c.src_count);
+      uint32_t src_sum = (src >> 16) + (src & 0xffff);
+      put32(pkts[i] + src_low, src);
+      if (c.family == AF_INET) put16(pkts[i] + 10, fold(ip4_fixed + src_sum));
       put16(t + TCP_SPORT, sport);
       put32(t + TCP_SEQ, seq);
-      put16(t + TCP_CSUM, fold(fixed + sport + (seq >> 16) + (seq & 0xffff)));
+      put16(t + TCP_CSUM, fold(fixed + src_sum + sport + (seq >> 16) + (seq & 0xffff)));
     }
     if (c.rate > 0) {
       double due = start + (double)sent / c.rate;

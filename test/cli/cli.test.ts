@@ -73,8 +73,8 @@ test('cli: check-config on a missing file is one line and exit 2', () => {
 
 // Bad flags: one line naming the flag and the fix, exit 2.
 const badFlags: readonly [string[], string][] = [
-  [[], 'mssmangler: give a command: run, check-config or rules; mssmangler --help shows the usage'],
-  [['frob'], 'mssmangler: unknown command frob; use one of run, check-config, rules'],
+  [[], 'mssmangler: give a command: run, check-config, rules or explain; mssmangler --help shows the usage'],
+  [['frob'], 'mssmangler: unknown command frob; use one of run, check-config, rules, explain'],
   [['run', '--set-mss', '1380', '--frob'], 'mssmangler: unknown flag --frob; mssmangler run --help lists the flags'],
   [['run', '--set-mss', '1380', '--clamp-mss-to-pmtu'], 'mssmangler: --set-mss and --clamp-mss-to-pmtu are exclusive: pick one'],
   [['run', '--set-mss', 'big'], 'mssmangler: --set-mss needs an integer 48..65515'],
