@@ -360,7 +360,9 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
     // Let the last packets cross the router before the rules change under them.
     await new Promise((r) => setTimeout(r, 300));
   }
-  const [received, sent] = await Promise.all([arriving.stop(), leaving.stop()]).then(([a, b]) => [index(a), index(b)]);
+  const [arrived, left] = await Promise.all([arriving.stop(), leaving.stop()]);
+  const received = index(arrived);
+  const sent = index(left);
 
   const summary: string[] = [];
   const tally = { same: 0, diverging: 0, modifiedOrInserted: 0 };

@@ -16,7 +16,11 @@ const probeScript = fileURLToPath(new URL('./fixtures/path-mtu-probe.js', import
 interface Answer {
   mtu: number;
   generation: number;
-  counters: Record<string, number>;
+  /** PathMtuCache's counters, as fixtures/path-mtu-probe.ts copies them. */
+  counters: Record<
+    'lookups' | 'hits' | 'misses' | 'requests' | 'failures' | 'linkFallbacks' | 'unknown' | 'reverseUnknown' | 'budgetFallbacks',
+    number
+  >;
   stats: Record<string, number>;
   error?: string;
 }

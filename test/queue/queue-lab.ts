@@ -105,7 +105,11 @@ export interface SynCounter {
  * Counting rules in the server's INPUT chain (kernel counters do not drop packets under load the way
  * a capture can): SYNs to dport carrying exactly this MSS. Returns a reader of the counts.
  */
-export async function countServerSyns(lab: Lab, counters: readonly SynCounter[]): Promise<() => Promise<number[]>> {
+/** One count per counter, in the order given (a tuple when the counters are written in place). */
+export async function countServerSyns<const C extends readonly SynCounter[]>(
+  lab: Lab,
+  counters: C,
+): Promise<() => Promise<{ -readonly [K in keyof C]: number }>> {
   for (const [i, c] of counters.entries()) {
     const tool = c.family === 4 ? 'iptables' : 'ip6tables';
     await lab.exec('server', tool, ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', String(c.dport), '-m', 'tcpmss', '--mss', String(c.mss), '-m', 'comment', '--comment', `count${i}`]);
@@ -117,6 +121,6 @@ export async function countServerSyns(lab: Lab, counters: readonly SynCounter[])
       const line = stdout.split('\n').find((l) => l.includes(`/* count${i} */`));
       out.push(line ? Number(line.trim().split(/\s+/)[0]) : -1);
     }
-    return out;
+    return out as { -readonly [K in keyof C]: number };
   };
 }
