@@ -39,6 +39,7 @@ const rule = (mode: MssAction['mode'], mss: number): MssAction => ({
   insertMss: 0,
 });
 
+// prettier-ignore
 const scenarios: Scenario[] = [
   { name: 'parse only, IPv4 SYN', packet: craftIpv4Tcp({ options: linuxSynOptions(1460) }), action: null, pathMtu: 0, expected: Outcome.Parsed },
   { name: 'parse only, IPv6 SYN', packet: craftIpv6Tcp({ options: linuxSynOptions(1440) }), action: null, pathMtu: 0, expected: Outcome.Parsed },

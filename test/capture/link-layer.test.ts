@@ -18,6 +18,7 @@ interface Case {
   family: number;
 }
 
+// prettier-ignore
 const cases: Case[] = [
   { name: 'Ethernet IPv4', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 0800 # IPv4`, IPV4_SYN), ipAt: 14, family: 4 },
   { name: 'Ethernet IPv6', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 86dd # IPv6`, IPV6_SYN), ipAt: 14, family: 6 },

@@ -25,6 +25,7 @@ interface Bad {
 }
 
 // One case per invalid field: the path, the line and a message that says how to fix it.
+// prettier-ignore
 const bad: readonly Bad[] = [
   { what: 'queue above 65535', yaml: 'queue: 70000\n' + rule('    mss: 1380\n'), path: 'queue', line: 1, fix: /use 0\.\.65535/ },
   { what: 'queue not a number', yaml: 'queue: zero\n' + rule('    mss: 1380\n'), path: 'queue', line: 1, fix: /integer 0\.\.65535/ },

@@ -62,6 +62,7 @@ const v4 = craftIpv4Tcp;
 const v6 = craftIpv6Tcp;
 const nops = (n: number): number[] => new Array<number>(n).fill(NOP);
 
+// prettier-ignore
 const cases: Case[] = [
   // --- set / clamp / never increase (xt_TCPMSS) ---
   { name: 'ipv4 set lowers MSS', packet: v4({ options: linuxSynOptions(1460) }), parse: Outcome.Parsed, rewrite: Outcome.Modified, mssAfter: [1400] },

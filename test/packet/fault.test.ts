@@ -59,6 +59,7 @@ function apply(input: string, action: MssAction, tailroom = 4): { out: string; r
   return { out: hex(bytes.subarray(0, result.length)), result, before: packet, info };
 }
 
+// prettier-ignore
 const fixtures: Array<[string, string, MssAction, string, OutcomeCode, number, number]> = [
   ['strip IPv4 SYN', IPV4_SYN_1460, fault(ActionMode.Strip), IPV4_SYN_STRIPPED, Outcome.Stripped, 1460, -1],
   ['strip at an odd offset', IPV4_SYN_ODD_1460, fault(ActionMode.Strip), IPV4_SYN_ODD_STRIPPED, Outcome.Stripped, 1460, -1],
@@ -103,6 +104,7 @@ interface Case {
 
 const v4 = craftIpv4Tcp;
 const v6 = craftIpv6Tcp;
+// prettier-ignore
 const cases: Case[] = [
   { name: 'strip two MSS options', packet: v4({ options: [...mssOption(1460), ...mssOption(1400)] }), action: fault(ActionMode.Strip), rewrite: Outcome.Stripped, mssAfter: [] },
   { name: 'strip: no MSS option', packet: v4({ options: sackPermittedOption() }), action: fault(ActionMode.Strip), rewrite: Outcome.NoMssOption, mssAfter: [] },
