@@ -6,6 +6,7 @@
 //
 // mmdebstrap takes about a minute per root file system, so the tarballs are kept in CACHE_DIR (outside
 // the repository) for the day they were made; a fresh machine makes them on the first run.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,15 @@ const SLIM_DPKG_OPTIONS = [
   'path-exclude=/usr/share/info/*',
   'path-exclude=/usr/share/locale/*',
   'path-exclude=/usr/share/lintian/*',
+];
+
+/** As Debian's images (their apt.conf.d/docker-clean): apt keeps no package caches, so a Dockerfile's
+ * `apt-get update && apt-get install` leaves only what it installed. */
+const SLIM_APT_OPTIONS = [
+  'Dir::Cache::pkgcache ""',
+  'Dir::Cache::srcpkgcache ""',
+  'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; }',
+  'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; }',
 ];
 
 type Variant = 'build' | 'slim';
@@ -75,22 +85,26 @@ async function buildNodeBase(engine: DockerEngine, context: string, debianImage:
 
 /** Today's root file system tarball for a variant: from the cache, or made now (older days' removed). */
 async function bookwormRootfs(variant: Variant): Promise<{ path: string; made: boolean }> {
-  mkdirSync(CACHE_DIR, { recursive: true });
+  const mirror = debianMirror();
+  const options = ['--quiet', '--variant=minbase', ...SLIM_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`), ...SLIM_APT_OPTIONS.map((o) => `--aptopt=${o}`)];
+  if (variant === 'build') options.push(`--include=${BUILD_PACKAGES.join(',')}`);
+  const sources = [
+    `deb ${mirror.debian} bookworm main`,
+    `deb ${mirror.debian} bookworm-updates main`,
+    `deb ${mirror.security} bookworm-security main`,
+  ];
+  // Keyed by the day (the mirror moves on) and by everything that shapes the file system.
   const day = new Date().toISOString().slice(0, 10);
-  const path = join(CACHE_DIR, `bookworm-${variant}-${day}.tar`);
+  const recipe = createHash('sha256').update(JSON.stringify([options, sources])).digest('hex').slice(0, 12);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const path = join(CACHE_DIR, `bookworm-${variant}-${day}-${recipe}.tar`);
   if (existsSync(path)) return { path, made: false };
   for (const old of readdirSync(CACHE_DIR)) {
     if (old.startsWith(`bookworm-${variant}-`)) rmSync(join(CACHE_DIR, old), { force: true });
   }
   // mmdebstrap picks the output format from the name, so the partial file ends in .tar too.
   const partial = join(CACHE_DIR, `partial-${process.pid}-${variant}.tar`);
-  const mirror = debianMirror();
-  const args = ['--quiet', '--variant=minbase', ...SLIM_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`)];
-  if (variant === 'build') args.push(`--include=${BUILD_PACKAGES.join(',')}`);
-  args.push('bookworm', partial,
-    `deb ${mirror.debian} bookworm main`,
-    `deb ${mirror.debian} bookworm-updates main`,
-    `deb ${mirror.security} bookworm-security main`);
+  const args = [...options, 'bookworm', partial, ...sources];
   try {
     await run('mmdebstrap', args);
     renameSync(partial, path);
