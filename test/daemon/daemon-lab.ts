@@ -2,7 +2,7 @@
 // client and server namespaces, captures read back as MSS values, /metrics scraped from the router's
 // loopback. Everything is started through the Lab, so lab.destroy() (in t.after) ends it.
 import assert from 'node:assert/strict';
-import { CLI, fetchInRouter, jsonLines } from '../lab/daemon.js';
+import { STARTUP_TIMEOUT_MS } from '../lab/daemon.js';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
@@ -12,74 +12,9 @@ import type { CapturedPacket } from '../lab/pcap.js';
 import { TcpFlag } from '../../src/packet/tcp.js';
 import { readSyn } from '../queue/syn.js';
 
-/** The built CLI (dist/src/cli/main.js), by absolute path: the daemon runs from `ip netns exec`. */
-export { CLI };
 const PEER = fileURLToPath(new URL('./fixtures/tcp-peer.js', import.meta.url));
 
 export const SERVER_PORT = 5001;
-/** Node's start-up takes well under a second alone, but several seconds while the whole suite runs on 2 cores. */
-const STARTUP_TIMEOUT_MS = 20_000;
-export const METRICS_URL = 'http://127.0.0.1:9465/metrics';
-
-/** `mssmangler rules --apply ARGS` inside the router: NFQUEUE rules for SYN and SYN/ACK. */
-export async function applyRules(lab: Lab, args: readonly string[]): Promise<void> {
-  await lab.exec('router', process.execPath, [CLI, 'rules', '--apply', ...args]);
-}
-
-export interface RunningDaemon {
-  readonly process: TrackedProcess;
-  /** The JSON log lines so far. */
-  logLines(): Array<Record<string, unknown>>;
-  /** Waits for a log line whose msg is `message` after the first `skip` such lines. */
-  waitForLog(message: string | RegExp, skip?: number, timeoutMs?: number): Promise<Record<string, unknown>>;
-}
-
-/** Starts `mssmangler run ARGS` in the router and waits for its "started" line. */
-export async function startDaemon(lab: Lab, args: readonly string[]): Promise<RunningDaemon> {
-  const child = lab.spawn('router', process.execPath, [CLI, 'run', '--log-format', 'json', ...args]);
-  const logLines = (): Array<Record<string, unknown>> => jsonLines(child.stdout);
-  const daemon: RunningDaemon = {
-    process: child,
-    logLines,
-    async waitForLog(message, skip = 0, timeoutMs = STARTUP_TIMEOUT_MS) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hits = logLines().filter((l) =>
-          typeof message === 'string' ? l['msg'] === message : message.test(String(l['msg'])),
-        );
-        if (hits.length > skip) return hits[skip]!;
-        if (!child.running) throw new Error(`daemon exited: ${child.stderr.trim()} ${child.stdout.trim()}`);
-        if (Date.now() > deadline) throw new Error(`no log line ${String(message)} within ${timeoutMs} ms; log:\n${child.stdout}${child.stderr}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-  await daemon.waitForLog('started', 0, STARTUP_TIMEOUT_MS);
-  return daemon;
-}
-
-/** The daemon's /metrics text, fetched from inside the router (it listens on the router's loopback). */
-export async function scrape(lab: Lab, url = METRICS_URL): Promise<string> {
-  return fetchInRouter(lab, url);
-}
-
-/** The value of one sample in an exposition text (labels must all match; others are ignored); 0 if absent. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^([^{\s]+)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) have[pair[1]!] = pair[2]!;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
-      total += Number(m[3]);
-      found = true;
-    }
-  }
-  return found ? total : 0;
-}
 
 export interface ConnectionResult {
   id: number;

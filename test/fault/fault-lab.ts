@@ -1,13 +1,10 @@
 // Shared pieces of the fault-injection lab tests: the daemon in the router namespace with its rules
 // applied, and readers for what a capture shows (TCP options, MSS options, ICMPv6).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { CLI, jsonLines } from '../lab/daemon.js';
+import { applyRules, startDaemon, type RunningDaemon } from '../lab/daemon.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from '../lab/lab.js';
-import type { TrackedProcess } from '../lab/process-group.js';
-
-export { CLI, jsonLines };
 
 /** A temp directory removed by the returned function. */
 export function tempDir(): { dir: string; remove: () => void } {
@@ -16,15 +13,12 @@ export function tempDir(): { dir: string; remove: () => void } {
 }
 
 /** Writes the config, applies its firewall rules in the router and starts the daemon there. */
-export async function startDaemon(lab: Lab, dir: string, configText: string): Promise<TrackedProcess> {
+export async function startWithConfig(lab: Lab, dir: string, configText: string): Promise<RunningDaemon> {
   const file = join(dir, 'config.yaml');
   writeFileSync(file, configText, { mode: 0o644 });
-  await lab.exec('router', process.execPath, [CLI, 'rules', '--config', file, '--apply']);
-  const daemon = lab.spawn('router', process.execPath, [CLI, 'run', '--config', file]);
-  await daemon.waitFor(/"msg":"started"/, 10_000);
-  return daemon;
+  await applyRules(lab, ['--config', file]);
+  return startDaemon(lab, ['--config', file]);
 }
-
 
 export interface Segment {
   family: 4 | 6;

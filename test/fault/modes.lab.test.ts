@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
-import { ACK, SYN, jsonLines, mssOptions, startDaemon, tcpSegment, tempDir } from './fault-lab.js';
+import { ACK, SYN, mssOptions, startWithConfig, tcpSegment, tempDir } from './fault-lab.js';
 
 const BYTES = 20000;
 const SERVER = `
@@ -28,7 +28,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, tag: strin
     await lab.destroy();
     tmp.remove();
   });
-  const daemon = await startDaemon(lab, tmp.dir, config);
+  const daemon = await startWithConfig(lab, tmp.dir, config);
   const server = lab.spawn('server', process.execPath, ['-e', SERVER]);
   await server.waitFor(/listening/);
   const capture = await startCapture(lab, 'server', LabInterface.server, { filter: 'tcp' });
@@ -56,7 +56,7 @@ test('lab strip (IPv4 SYN): the server receives the SYN with NOPs where the MSS 
   // Without an MSS option the server assumes the IPv4 default, 536 (RFC 9293 3.7.1), less timestamps.
   const largest = Math.max(...segments.filter((s) => s!.srcPort === 8080).map((s) => s!.payloadLength));
   assert.equal(largest, 536 - 12, 'the server fell back to the default MSS');
-  const line = jsonLines(daemon.stdout).find((l) => l.msg === 'fault injected');
+  const line = daemon.logLines().find((l) => l['msg'] === 'fault injected');
   assert.ok(line, 'the fault was logged');
   assert.equal(line.rule, 'strip-syn');
   assert.equal(line.outcome, 'stripped');
@@ -90,7 +90,7 @@ test('lab select every: 2: of four connections, the 2nd and 4th SYN are stripped
   for (let i = 0; i < 4; i++) await connect(LabAddress.server4);
   const syns = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4 && isSyn(s.flags));
   assert.deepEqual(syns.map((s) => mssOptions(s!.options)), [[1460], [], [1460], []]);
-  assert.equal(jsonLines(daemon.stdout).filter((l) => l.msg === 'fault injected').length, 2);
+  assert.equal(daemon.logLines().filter((l) => l['msg'] === 'fault injected').length, 2);
 });
 
 test('lab zero (IPv4 SYN): the server receives MSS 0, ignores it as Linux does, and sends default-size segments', async (t) => {

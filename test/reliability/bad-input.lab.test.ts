@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import type { Finished } from '../lab/process-group.js';
-import { kernelQueue, MAIN, startDaemon } from './daemon-lab.js';
+import { kernelQueue } from './daemon-lab.js';
+import { CLI, startDaemon } from '../lab/daemon.js';
 
 let lab: Lab;
 let dir: string;
@@ -26,7 +27,7 @@ after(async () => {
 
 /** Runs `mssmangler run ARGS` in the router (through `wrapper`, e.g. setpriv) to its exit (10 s at most). */
 async function runFails(args: readonly string[], wrapper: readonly string[] = []): Promise<Finished> {
-  const argv = [...wrapper, process.execPath, MAIN, 'run', ...args];
+  const argv = [...wrapper, process.execPath, CLI, 'run', ...args];
   const proc = lab.spawn('router', argv[0]!, argv.slice(1));
   const timer = setTimeout(() => proc.stop('SIGKILL'), 10000);
   const done = await proc.exited;
@@ -49,7 +50,7 @@ test('bad input: metrics port in use -> exit 4, one line naming the address and 
     assert.match(line, /^mssmangler: cannot listen for metrics on 127\.0\.0\.1:9470: EADDRINUSE/);
     assert.match(line, /--metrics-listen HOST:PORT/);
   } finally {
-    await first.stop();
+    await first.process.stop();
   }
 });
 
@@ -64,9 +65,9 @@ test('bad input: queue held by another process -> exit 4, one line naming the ho
     assert.match(line, /queue 52: the queue is already bound by another netlink socket/);
     assert.match(line, /use another queue number/);
     assert.ok(line.includes(`held by netlink port ${holder.peerPortId}`), `names the holder's port ${holder.peerPortId}: ${line}`);
-    assert.equal(holder.peerPortId, first.pid, 'the port id is the holder\'s pid');
+    assert.equal(holder.peerPortId, first.process.pid, 'the port id is the holder\'s pid');
   } finally {
-    await first.stop();
+    await first.process.stop();
   }
 });
 
@@ -100,11 +101,11 @@ test('bad input: an interface that does not exist is a warning naming it; the da
   await writeFile(file, 'metrics: { listen: "127.0.0.1:9474" }\nqueue: 54\nrules:\n  - name: a\n    match: { outInterface: nosuch0 }\n    action: set\n    mss: 1380\n');
   await chmod(file, 0o644);
   const daemon = await startDaemon(lab, ['--config', file]);
-  const warning = daemon.stdout.split('\n').find((l) => l.includes('interfaces not present'));
-  assert.ok(warning, daemon.stdout);
+  const warning = daemon.process.stdout.split('\n').find((l) => l.includes('interfaces not present'));
+  assert.ok(warning, daemon.process.stdout);
   assert.deepEqual(JSON.parse(warning)['missing'], ['nosuch0']);
   assert.equal(JSON.parse(warning)['level'], 'warn');
-  assert.ok(daemon.running);
-  const done = await daemon.stop();
+  assert.ok(daemon.process.running);
+  const done = await daemon.process.stop();
   assert.equal(done.code, 0);
 });

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabAddress } from '../lab/lab.js';
 import { countServerSyns, sleep, syngen, SYNGEN } from '../queue/queue-lab.js';
-import { applyRules, kernelQueue, metricValue, queueRulePackets, scrape, startDaemon } from './daemon-lab.js';
+import { kernelQueue, queueRulePackets } from './daemon-lab.js';
+import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 
 const BURST = 20_000;
 
@@ -20,7 +21,7 @@ for (const failOpen of [true, false]) {
     const lab = await Lab.create({ tag: failOpen ? 'rfo' : 'rfc' });
     t.after(() => lab.destroy());
     const queue = failOpen ? 31 : 32;
-    await applyRules(lab, queue);
+    await applyRules(lab, ['--queue', String(queue), '--set-mss', '1380', '--direction', 'syn', '--family', '4']);
     const counts = await countServerSyns(lab, [
       { family: 4, dport: 80, mss: 1380 },
       { family: 4, dport: 80, mss: 1460 },
@@ -36,25 +37,25 @@ for (const failOpen of [true, false]) {
     const metrics = await scrape(lab);
     assert.ok(kernel);
     assert.equal(offered, BURST, 'the firewall offered every SYN to the queue');
-    const entered = metricValue(metrics, 'mssmangler_queue_id_sequence');
+    const entered = sample(metrics, 'mssmangler_queue_id_sequence');
     assert.equal(entered, kernel.idSequence, '/metrics shows the kernel id sequence');
-    assert.equal(metricValue(metrics, 'mssmangler_packets_total', 'outcome="modified"'), modified, 'the daemon counted what the server saw rewritten');
+    assert.equal(sample(metrics, 'mssmangler_packets_total', { outcome: 'modified' }), modified, 'the daemon counted what the server saw rewritten');
     assert.equal(modified, entered, 'every SYN that entered the queue was rewritten');
     assert.ok(modified > 0 && modified < BURST, `some SYNs were queued and rewritten (${modified})`);
-    const fullDrops = metricValue(metrics, 'mssmangler_queue_full_dropped_packets_total');
-    const userDrops = metricValue(metrics, 'mssmangler_queue_user_dropped_packets_total');
+    const fullDrops = sample(metrics, 'mssmangler_queue_full_dropped_packets_total');
+    const userDrops = sample(metrics, 'mssmangler_queue_user_dropped_packets_total');
     assert.equal(fullDrops, kernel.droppedQueueFull, '/metrics shows the kernel queue-full counter');
     if (failOpen) {
       assert.equal(unmodified, BURST - modified, 'the overflow reached the server unmodified: nothing lost');
       assert.equal(offered - entered, unmodified, 'fail-open passes = offered to the queue - id_sequence');
       assert.equal(fullDrops, 0, 'the kernel counts no drop with fail-open');
       assert.equal(
-        metricValue(metrics, 'mssmangler_firewall_queued_packets_total', `queue="${queue}",family="ipv4"`),
+        sample(metrics, 'mssmangler_firewall_queued_packets_total', { queue: `${queue}`, family: 'ipv4' }),
         BURST,
         '/metrics shows what the firewall rules sent towards the queue',
       );
       assert.equal(
-        metricValue(metrics, 'mssmangler_queue_bypassed_packets_total', `queue="${queue}"`),
+        sample(metrics, 'mssmangler_queue_bypassed_packets_total', { queue: `${queue}` }),
         unmodified,
         '/metrics counts the fail-open passes: the SYNs that reached the server unmodified',
       );
@@ -62,9 +63,9 @@ for (const failOpen of [true, false]) {
       assert.equal(unmodified, 0, 'nothing passed unmodified');
       assert.ok(fullDrops > 0, 'the kernel dropped at a full queue');
       assert.equal(modified + fullDrops + userDrops, BURST, 'rewritten + counted drops = sent');
-      assert.equal(metricValue(metrics, 'mssmangler_queue_bypassed_packets_total', `queue="${queue}"`), 0, 'nothing bypassed the daemon');
+      assert.equal(sample(metrics, 'mssmangler_queue_bypassed_packets_total', { queue: `${queue}` }), 0, 'nothing bypassed the daemon');
     }
-    const bypassed = metricValue(metrics, 'mssmangler_queue_bypassed_packets_total');
+    const bypassed = sample(metrics, 'mssmangler_queue_bypassed_packets_total');
     console.log(JSON.stringify({ queueFull: { failOpen, sent: BURST, modified, unmodified, fullDrops, userDrops, bypassed } }));
 
     // Load has fallen: SYNs one at a time (each waits for the previous one to arrive: with maxlen 1 on

@@ -6,7 +6,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
 import { run } from '../lab/run.js';
-import { Peers, applyRules, captureBothEnds, flowKey, sample, scrape, startDaemon, type Handshakes } from './daemon-lab.js';
+import { Peers, captureBothEnds, flowKey, type Handshakes } from './daemon-lab.js';
+import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 
 async function setUp(t: TestContext, tag: string, ruleArgs: string[], runArgs: string[] = []): Promise<{ lab: Lab; peers: Peers }> {
   const lab = await Lab.create({ tag });

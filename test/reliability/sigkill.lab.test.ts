@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabAddress } from '../lab/lab.js';
 import { countServerSyns, events, sleep } from '../queue/queue-lab.js';
-import { applyRules, FIXTURES, startDaemon } from './daemon-lab.js';
+import { FIXTURES } from './daemon-lab.js';
+import { applyRules, startDaemon } from '../lab/daemon.js';
 
 const TCP = `${FIXTURES}tcp.js`;
 
@@ -25,7 +26,7 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 80
 test('daemon SIGKILLed under TCP connections: with --queue-bypass connections keep working unclamped; a restart clamps again', async (t) => {
   const lab = await Lab.create({ tag: 'rkill' });
   t.after(() => lab.destroy());
-  await applyRules(lab, 33);
+  await applyRules(lab, ['--queue', '33', '--set-mss', '1380', '--direction', 'syn', '--family', '4']);
   const counts = await countServerSyns(lab, [
     { family: 4, dport: 80, mss: 1380 },
     { family: 4, dport: 80, mss: 1460 },
@@ -40,8 +41,8 @@ test('daemon SIGKILLed under TCP connections: with --queue-bypass connections ke
   const [, unclampedBefore] = await counts();
   assert.equal(unclampedBefore, 0);
   const killedAt = Date.now();
-  daemon.child.kill('SIGKILL');
-  const killed = await daemon.exited;
+  daemon.process.child.kill('SIGKILL');
+  const killed = await daemon.process.exited;
   assert.equal(killed.signal, 'SIGKILL');
   await until(async () => (await counts())[1]! > 20, 'connections keep going, unclamped, while the daemon is down');
   const [, unclampedDown] = await counts();

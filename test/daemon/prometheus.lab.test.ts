@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab } from '../lab/lab.js';
 import { prometheusArgs, queryUrl, type QueryAnswer, type VectorResult } from '../metrics/prometheus-server.js';
-import { Peers, applyRules, startDaemon } from './daemon-lab.js';
+import { Peers } from './daemon-lab.js';
+import { applyRules, startDaemon } from '../lab/daemon.js';
 
 /** Prometheus's own port inside the router namespace (the namespace is the test's alone). */
 const PROMETHEUS_LISTEN = '127.0.0.1:9090';

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab } from '../lab/lab.js';
-import { Peers, applyRules, captureBothEnds, flowKey, sample, scrape, startDaemon, type ConnectionResult } from './daemon-lab.js';
+import { Peers, captureBothEnds, flowKey, type ConnectionResult } from './daemon-lab.js';
+import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 
 const INTERVAL_MS = 25;
 const BYTES = 2000;

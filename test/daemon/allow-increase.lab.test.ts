@@ -9,7 +9,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, LabInterface } from '../lab/lab.js';
 import { run } from '../lab/run.js';
-import { Peers, applyRules, captureBothEnds, flowKey, packetTooBig, sample, scrape, startDaemon } from './daemon-lab.js';
+import { Peers, captureBothEnds, flowKey, packetTooBig } from './daemon-lab.js';
+import { applyRules, sample, scrape, startDaemon } from '../lab/daemon.js';
 
 const TRANSFER_BYTES = 200 * 1024;
 

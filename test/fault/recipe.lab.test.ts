@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Lab, type Host } from '../lab/lab.js';
 import { readPcap } from '../lab/pcap.js';
 import type { TrackedProcess } from '../lab/process-group.js';
-import { ACK, CLI, SYN, flowAddress, jsonLines, mssOptions, tcpSegment, tempDir } from './fault-lab.js';
+import { ACK, SYN, flowAddress, mssOptions, tcpSegment, tempDir } from './fault-lab.js';
+import { CLI, jsonLines } from '../lab/daemon.js';
 
 interface Recipe {
   yaml: string;
