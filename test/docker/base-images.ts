@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync,
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../lab/run.js';
-import type { DockerEngine } from './engine.js';
+import { LOW_PRIORITY, type DockerEngine } from './engine.js';
 
 export const CACHE_DIR = '/var/cache/mssmangler-test/docker';
 
@@ -106,7 +106,7 @@ async function bookwormRootfs(variant: Variant): Promise<{ path: string; made: b
   const partial = join(CACHE_DIR, `partial-${process.pid}-${variant}.tar`);
   const args = [...options, 'bookworm', partial, ...sources];
   try {
-    await run('mmdebstrap', args);
+    await run(LOW_PRIORITY[0]!, [...LOW_PRIORITY.slice(1), 'mmdebstrap', ...args]);
     renameSync(partial, path);
   } finally {
     rmSync(partial, { force: true });

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,8 @@ import { Lab, LabAddress, LabInterface, requireRoot } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { jsonLines } from '../lab/daemon.js';
 import { kernelWalkMssOffsets, mssAt, tcpChecksumOk, viewSegment } from '../differential/segment-view.js';
-import { DockerEngine } from './engine.js';
+import { DockerEngine, LOW_PRIORITY } from './engine.js';
+import { run } from '../lab/run.js';
 import { makeBaseImages } from './base-images.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -64,7 +65,8 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   t.after(async () => {
     await engine?.stop();
     await lab?.destroy();
-    rmSync(work, { recursive: true, force: true });
+    // Gigabytes of image layers: at low disk priority, like the engine that wrote them.
+    await run(LOW_PRIORITY[0]!, [...LOW_PRIORITY.slice(1), 'rm', '-rf', work]);
   });
 
   // ---- build, on the machine's network ----
