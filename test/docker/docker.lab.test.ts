@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { Lab, LabAddress, LabInterface, requireRoot } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { jsonLines } from '../lab/daemon.js';
 import { kernelWalkMssOffsets, mssAt, tcpChecksumOk, viewSegment } from '../differential/segment-view.js';
-import { DockerEngine, LOW_PRIORITY } from './engine.js';
+import { DockerEngine, LOW_PRIORITY, PRIVATE_MOUNT_POINTS } from './engine.js';
 import { run } from '../lab/run.js';
 import { makeBaseImages } from './base-images.js';
 
@@ -58,6 +58,7 @@ function rulesOptions(etc: string): string[] {
 
 test('docker/Dockerfile builds offline; the image runs as the README says and clamps a SYN', { timeout: 40 * 60_000 }, async (t) => {
   requireRoot();
+  const absentBefore = PRIVATE_MOUNT_POINTS.filter((p) => !existsSync(p));
   const work = mkdtempSync(join(tmpdir(), 'mm-docker-'));
   const engineDir = join(work, 'engine');
   let engine: DockerEngine | undefined;
@@ -167,6 +168,11 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   await docker.docker(['stop', CONTAINER]);
   assert.equal((await docker.docker(['inspect', '-f', '{{.State.ExitCode}}', CONTAINER])).stdout.trim(), '0');
   t.diagnostic(`run phase (lab, engine in the router, six containers, traffic): ${((Date.now() - runStarted) / 1000).toFixed(1)} s`);
+
+  // The engine leaves nothing on the machine: no process, no mount point it had to create.
+  await engine.stop();
+  engine = undefined;
+  for (const p of absentBefore) assert.equal(existsSync(p), false, `${p} was removed`);
 });
 
 /** A copy of what the Dockerfile reads from the context, with one source file changed. */

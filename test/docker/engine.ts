@@ -24,7 +24,7 @@ const CLIENT = existsExecutable('/usr/bin/docker') ? '/usr/bin/docker' : 'docker
 
 const STOP_GRACE_MS = 20_000;
 
-const PRIVATE_MOUNT_POINTS = ['/run/docker', '/etc/docker'];
+export const PRIVATE_MOUNT_POINTS = ['/run/docker', '/run/containerd', '/run/runc', '/etc/docker'];
 
 /** CPU and disk priority below the other tests' (children inherit both). */
 export const LOW_PRIORITY = ['nice', '-n', '10', 'ionice', '-c', '2', '-n', '7'];
@@ -53,8 +53,9 @@ export class DockerEngine {
       '--config-file', join(dir, 'daemon.json'),
       '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
     ];
-    // A tmpfs over /run/docker and /etc/docker: dockerd writes plugin sockets and its key there. A mount
-    // point the machine lacked is removed again in stop().
+    // A tmpfs over each path the engine writes whatever its roots: plugin sockets (/run/docker), the
+    // shims' sockets (/run/containerd/s), BuildKit's runc state (/run/runc), the key (/etc/docker). A
+    // mount point the machine lacked is removed again in stop().
     this.createdMountPoints = PRIVATE_MOUNT_POINTS.filter((p) => !existsSync(p));
     const privateMounts = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
       `mkdir -p ${PRIVATE_MOUNT_POINTS.join(' ')} && ${PRIVATE_MOUNT_POINTS.map((p) => `mount -t tmpfs tmpfs ${p}`).join(' && ')} && exec "$@"`, 'sh', ...dockerd];
