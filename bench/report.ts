@@ -237,8 +237,8 @@ const METHOD = `### Method
 `;
 
 /** Replaces (or appends) the "## NFQUEUE path" section of `file`, keeping every other section. */
-export function writeSection(file: string, section: string): void {
-  const heading = '## NFQUEUE path';
+/** Replaces the section under `heading` (up to the next `## `) in the results file, or appends it. */
+export function writeSection(file: string, section: string, heading = '## NFQUEUE path'): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# mssmangler benchmark results\n';
   const start = text.indexOf(`\n${heading}\n`);
   let next: string;

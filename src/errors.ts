@@ -22,6 +22,9 @@ export const ErrorCode = {
   Firewall: 'ERR_FIREWALL',
   /** A name or number that would reach a firewall command failed validation. */
   FirewallUnsafeArgument: 'ERR_FIREWALL_UNSAFE_ARGUMENT',
+  /** A packet capture file cannot be read: missing, not pcap or pcapng, an unsupported link type, or
+   * damaged (an impossible length). A capture that merely ends mid-record is not this error. */
+  CaptureInvalid: 'ERR_CAPTURE_INVALID',
   /** A placeholder the integration has not filled in yet. */
   NotImplemented: 'ERR_NOT_IMPLEMENTED',
   /** Anything else: a bug. */
@@ -57,6 +60,7 @@ const exitCodeByErrorCode: Readonly<Record<ErrorCodeValue, ExitCodeValue>> = {
   ERR_METRICS_LISTEN: ExitCode.Busy,
   ERR_FIREWALL: ExitCode.Firewall,
   ERR_FIREWALL_UNSAFE_ARGUMENT: ExitCode.Usage,
+  ERR_CAPTURE_INVALID: ExitCode.Usage,
   ERR_NOT_IMPLEMENTED: ExitCode.Runtime,
   ERR_INTERNAL: ExitCode.Runtime,
 };

@@ -1,5 +1,5 @@
-// nfqueue-bindings entry point: the Queue class (queue.cc) and RouteMtu (route_mtu.cc). Context-aware (Node-API): every environment (main thread, each
-// worker_thread) gets its own class and its own queues; there is no process-wide state.
+// nfqueue-bindings entry point: the Queue class (queue.cc) and RouteMtu (route_mtu.cc). Context-aware (Node-API): every
+// environment (main thread, each worker_thread) gets its own class and its own queues; there is no process-wide state.
 #include <napi.h>
 
 #include "layout.h"

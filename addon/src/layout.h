@@ -20,8 +20,8 @@ constexpr uint32_t kVerdict = 10;    // written by JS: kVerdictDrop or kVerdictA
 constexpr uint32_t kNewLength = 11;  // written by JS: 0 = unchanged, else the packet's new length (bytes at kOffset)
 constexpr uint32_t kStride = 16;     // 12..15 reserved; 16 x 4 bytes = one cache line per packet
 
-constexpr uint32_t kFlagTruncated = 1u << 0;        // the copy is shorter than the packet: the packet cannot be modified
-constexpr uint32_t kFlagCsumNotReady = 1u << 1;     // NFQA_SKB_CSUMNOTREADY: checksum left to the NIC (not with GSO off)
+constexpr uint32_t kFlagTruncated = 1u << 0;     // the copy is shorter than the packet: the packet cannot be modified
+constexpr uint32_t kFlagCsumNotReady = 1u << 1;  // NFQA_SKB_CSUMNOTREADY: checksum left to the NIC (not with GSO off)
 constexpr uint32_t kFlagCsumNotVerified = 1u << 2;  // NFQA_SKB_CSUM_NOTVERIFIED
 constexpr uint32_t kFlagGso = 1u << 3;              // NFQA_SKB_GSO
 

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "layout.h"
+#include "netlink_socket.h"
 
 namespace nfq {
 
@@ -31,16 +33,9 @@ constexpr size_t kSendChunk = 256 * 1024;
 constexpr int kAckTimeoutMs = 2000;
 // How long a failed verdict sendmsg waits for the socket to become writable before its one retry.
 constexpr int kRetryPollMs = 5;
-// A verdict without payload (also a VERDICT_BATCH).
-constexpr uint32_t kPlainVerdictMsg = kNfHeaderLen + NLA_HDRLEN + NLA_ALIGN(sizeof(nfqnl_msg_verdict_hdr));
-
 uint32_t AlignUp(uint32_t n, uint32_t a) { return (n + a - 1) & ~(a - 1); }
 
 constexpr uint32_t kSlotStride = (kSlotSize + 63u) & ~63u;
-
-int SetInt(int fd, int level, int name, int value) {
-  return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
-}
 
 uint32_t OptU32(Napi::Object o, const char* key, uint32_t dflt) {
   Napi::Value v = o.Get(key);
@@ -50,26 +45,6 @@ uint32_t OptU32(Napi::Object o, const char* key, uint32_t dflt) {
 bool OptBool(Napi::Object o, const char* key, bool dflt) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
-}
-
-// The shortest new length the kernel accepts for a packet: nfqnl_mangle refuses (-EINVAL) to shrink
-// a packet below its transport header offset, and nfqnl_recv_verdict then drops the packet without an
-// error message. IPv4: the IHL. IPv6: 40 when the next header is a transport (ip6_rcv_core sets the
-// transport offset there); with extension headers the offset may be further on, so no shrinking at all.
-// Anything else: no new length at all. Read from the packet as received, before the handler ran.
-uint32_t MinNewLength(const uint8_t* p, uint32_t len) {
-  constexpr uint32_t kNever = 0xffffffffu;
-  if (len < 1) return kNever;
-  uint32_t version = p[0] >> 4;
-  if (version == 4) {
-    uint32_t ihl = (p[0] & 0x0fu) * 4;
-    return len >= 20 && ihl >= 20 ? ihl : kNever;
-  }
-  if (version == 6 && len >= 40) {
-    uint8_t next = p[6];
-    return next == IPPROTO_TCP || next == IPPROTO_UDP || next == IPPROTO_ICMPV6 ? 40 : len;
-  }
-  return kNever;
 }
 
 // Batch-size histogram bucket: floor(log2 n), the last bucket (11) holding [2048, inf).
@@ -155,7 +130,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   // A chunk may start with a release message (StartChunk) before its largest verdict.
   sendCap_ = kSendChunk + kPlainVerdictMsg + kMaxVerdictMsg;
   sendBuf_.reset(new uint8_t[sendCap_]);
-  out_ = MsgWriter(sendBuf_.get(), sendCap_);
+  out_ = nl::MsgWriter(sendBuf_.get(), sendCap_);
 
   if (!Open(static_cast<uint16_t>(q), maxLen, failOpen, rcvBuf)) return;
 
@@ -165,19 +140,8 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   if (info[4].IsFunction()) onError_ = Napi::Persistent(info[4].As<Napi::Function>());
   asyncCtx_.reset(new Napi::AsyncContext(env, "nfqueue"));
 
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  box_ = new PollBox;
-  box_->queue = this;
-  int rc = uv_poll_init(loop, &box_->poll, fd_);
-  if (rc != 0) {
-    delete box_;  // never initialised: libuv does not know it
-    box_ = nullptr;
-  } else {
-    box_->poll.data = box_;
-    napi_add_async_cleanup_hook(env, &Queue::OnEnvCleanup, box_, &box_->hook);
-    rc = uv_poll_start(&box_->poll, UV_READABLE, &Queue::OnPoll);
-  }
+  // An open queue keeps the loop alive: a process whose queues are closed exits by itself.
+  int rc = nl::SocketWatch::Start(env, fd_, this, true, &watch_);
   state_ = State::Open;
   if (rc != 0) {
     Shutdown();
@@ -216,36 +180,31 @@ void Queue::ThrowOpenError(const char* code, int err, const char* syscall, const
 
 bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcvBuf) {
   queueNum_ = queueNum;
-  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-  if (fd_ < 0) {
-    int err = errno;
-    if (err == EPROTONOSUPPORT || err == EAFNOSUPPORT)
+  nl::OpenResult opened = nl::OpenSocket(NETLINK_NETFILTER, 0);
+  if (opened.fd < 0) {
+    int err = opened.err;
+    if (std::strcmp(opened.syscall, "socket") != 0)
+      ThrowOpenError("NFQ_ERR_SOCKET", err, opened.syscall, "cannot bind the netlink socket");
+    else if (err == EPROTONOSUPPORT || err == EAFNOSUPPORT)
       ThrowOpenError("NFQ_ERR_UNSUPPORTED", err, "socket", "this kernel has no nfnetlink (CONFIG_NETFILTER_NETLINK)");
     else
       ThrowOpenError("NFQ_ERR_SOCKET", err, "socket", "cannot create a netlink socket");
     return false;
   }
-  sockaddr_nl sa;
-  std::memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ThrowOpenError("NFQ_ERR_SOCKET", errno, "bind", "cannot bind the netlink socket");
-    return false;
-  }
-  socklen_t salen = sizeof sa;
-  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &salen) == 0) portId_ = sa.nl_pid;
+  fd_ = opened.fd;
+  portId_ = opened.portId;
 
   // A full socket must not raise ENOBUFS on the next recv: the kernel then fails the packet open
   // (NFQA_CFG_F_FAIL_OPEN) or counts it (queue_user_dropped), and we see the gap in the ids.
-  SetInt(fd_, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+  nl::SetOption(fd_, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
   // Errors for verdicts echo only the header, not the packet we sent back.
-  SetInt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-  SetInt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+  nl::SetOption(fd_, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+  nl::SetOption(fd_, SOL_NETLINK, NETLINK_EXT_ACK, 1);
   // The socket holds up to maxLen packet messages (about 1-2 KiB of truesize each for small packets).
   uint64_t want = rcvBuf ? rcvBuf : std::max<uint64_t>(1u << 20, static_cast<uint64_t>(maxLen) * 4096);
   int rb = static_cast<int>(std::min<uint64_t>(want, 1u << 30));
-  if (SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rb) != 0) SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rb);
-  if (SetInt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20) != 0) SetInt(fd_, SOL_SOCKET, SO_SNDBUF, 1 << 20);
+  if (nl::SetOption(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rb) != 0) nl::SetOption(fd_, SOL_SOCKET, SO_RCVBUF, rb);
+  if (nl::SetOption(fd_, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20) != 0) nl::SetOption(fd_, SOL_SOCKET, SO_SNDBUF, 1 << 20);
   int sndbuf = 0;
   socklen_t optlen = sizeof sndbuf;
   getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen);
@@ -261,8 +220,8 @@ bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcv
     // Packets that raced the acknowledgement go through unchanged rather than wait for a handler.
     if (raced > 0 && haveId_) {
       out_.Reset();
-      out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
-      SendAll(out_.Data(), out_.Len());
+      PutVerdict(out_, NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
+      nl::SendToKernel(fd_, out_.Data(), out_.Len());
       out_.Reset();
     }
     return true;
@@ -272,8 +231,9 @@ bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcv
     // nfnetlink answers EPERM both without CAP_NET_ADMIN (nfnetlink_rcv) and when another socket
     // owns the queue (nfqnl_recv_config). A message any capable sender gets ENOTSUPP for tells them apart.
     if (ProbePermission() == -EPERM)
-      ThrowOpenError("NFQ_ERR_PERMISSION", err, "bind queue",
-                     "CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN (AmbientCapabilities=CAP_NET_ADMIN)");
+      ThrowOpenError(
+          "NFQ_ERR_PERMISSION", err, "bind queue",
+          "CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN (AmbientCapabilities=CAP_NET_ADMIN)");
     else
       ThrowOpenError("NFQ_ERR_QUEUE_BUSY", err, "bind queue",
                      "the queue is already bound by another netlink socket (another process or another open queue); "
@@ -292,54 +252,20 @@ bool Queue::Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcv
   return false;
 }
 
-int Queue::SendAll(const uint8_t* data, size_t len) {
-  sockaddr_nl kernel;
-  std::memset(&kernel, 0, sizeof kernel);
-  kernel.nl_family = AF_NETLINK;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    ssize_t n = sendto(fd_, data, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-    if (n >= 0) return 0;
-    if (errno != EINTR && errno != ENOBUFS && errno != ENOMEM && errno != EAGAIN) return -errno;
-  }
-  return -errno;
-}
-
 // One config message does everything the kernel allows in one (nfqnl_recv_config): bind, copy mode,
 // queue length, flags. Packet messages that arrive before the answer are noted (NoteInFlight) and
 // counted in *noted, for the caller to accept.
 int Queue::Configure(const ConfigRequest& r, uint32_t* noted) {
   alignas(8) uint8_t msg[256];
-  MsgWriter w(msg, sizeof msg);
+  nl::MsgWriter w(msg, sizeof msg);
   uint32_t seq = ++seq_;
-  uint16_t type = QueueMsgType(NFQNL_MSG_CONFIG);
-  size_t start = w.Begin(type, NLM_F_ACK, seq, queueNum_);
-  if (r.command) {
-    nfqnl_msg_config_cmd cmd;
-    std::memset(&cmd, 0, sizeof cmd);
-    cmd.command = r.command;
-    cmd.pf = htons(AF_UNSPEC);
-    w.Attr(NFQA_CFG_CMD, &cmd, sizeof cmd);
-  }
-  if (r.copyParams) {
-    nfqnl_msg_config_params params;
-    params.copy_range = htonl(0xffff);
-    params.copy_mode = NFQNL_COPY_PACKET;
-    w.Attr(NFQA_CFG_PARAMS, &params, sizeof params);
-  }
-  if (r.setMaxLen) w.AttrBe32(NFQA_CFG_QUEUE_MAXLEN, r.maxLen);
-  if (r.setFlags) {
-    w.AttrBe32(NFQA_CFG_MASK, NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_GSO);
-    w.AttrBe32(NFQA_CFG_FLAGS, r.failOpen ? NFQA_CFG_F_FAIL_OPEN : 0);
-  }
-  w.End(start);
-  int err = SendAll(msg, w.Len());
+  PutConfig(w, r, seq, queueNum_);
+  int err = nl::SendToKernel(fd_, msg, w.Len());
   if (err) return err;
-  return WaitAck(seq, type, kAckTimeoutMs, noted);
+  return WaitAck(seq, QueueMsgType(NFQNL_MSG_CONFIG), kAckTimeoutMs, noted);
 }
 
-// Bind, copy whole packets (range 0xffff, clipped by the kernel to NFQNL_MAX_COPY_RANGE), queue
-// length, fail-open as asked; GSO off so the kernel segments and completes checksums before we see
-// the packet; no conntrack info.
+// Bind, copy whole packets, queue length, fail-open as asked, GSO and conntrack info off (PutConfig).
 int Queue::Bind(uint32_t maxLen, bool failOpen, uint32_t* noted) {
   ConfigRequest r;
   r.command = NFQNL_CFG_CMD_BIND;
@@ -372,14 +298,13 @@ int Queue::Unbind(uint32_t* noted) {
 
 int Queue::ProbePermission() {
   alignas(8) uint8_t msg[64];
-  MsgWriter w(msg, sizeof msg);
+  nl::MsgWriter w(msg, sizeof msg);
   uint32_t seq = ++seq_;
   // NFQNL_MSG_PACKET is kernel-to-user only: nfnetlink checks CAP_NET_ADMIN before it answers ENOTSUPP.
-  uint16_t type = QueueMsgType(NFQNL_MSG_PACKET);
-  w.End(w.Begin(type, NLM_F_ACK, seq, queueNum_));
-  int err = SendAll(msg, w.Len());
+  w.End(BeginQueueMsg(w, NFQNL_MSG_PACKET, NLM_F_ACK, seq, queueNum_));
+  int err = nl::SendToKernel(fd_, msg, w.Len());
   if (err) return err;
-  return WaitAck(seq, type, kAckTimeoutMs, nullptr);
+  return WaitAck(seq, QueueMsgType(NFQNL_MSG_PACKET), kAckTimeoutMs, nullptr);
 }
 
 // Waits for the answer to our message `seq` of `type`, reading into receive slot 0. Verdicts use the
@@ -391,36 +316,33 @@ int Queue::WaitAck(uint32_t seq, uint16_t type, int timeoutMs, uint32_t* noted) 
   uint32_t packets = 0;
   int result = 0;
   for (;;) {
-    ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
+    long n = nl::ReceiveNow(fd_, slot, kSlotStride);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) {
-        result = -errno;
+      if (n != -EAGAIN) {
+        result = static_cast<int>(n);
         break;
       }
       if (left <= 0) {
         result = -ETIMEDOUT;
         break;
       }
-      pollfd pfd{fd_, POLLIN, 0};
       int step = std::min(left, 100);
-      poll(&pfd, 1, step);
+      nl::WaitFor(fd_, POLLIN, step);
       left -= step;
       continue;
     }
     uint32_t len = static_cast<uint32_t>(n);
     bool answered = false;
-    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
-         nlh = NLMSG_NEXT(nlh, len)) {
-      if (!answered && nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
-        const nlmsgerr* e = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
-        if (e->msg.nlmsg_seq == seq && e->msg.nlmsg_type == type) {
-          result = e->error;
-          answered = true;
-          continue;
-        }
+    uint32_t off = 0;
+    nl::Message m;
+    while (nl::NextMessage(slot, len, &off, &m)) {
+      nl::ErrorView e;
+      if (!answered && nl::ReadError(m, &e) && e.hasEcho && e.echoSeq == seq && e.echoType == type) {
+        result = e.error;
+        answered = true;
+        continue;
       }
-      packets += NoteInFlight(nlh);
+      packets += NoteInFlight(m);
     }
     if (answered) break;
   }
@@ -430,35 +352,42 @@ int Queue::WaitAck(uint32_t seq, uint16_t type, int timeoutMs, uint32_t* noted) 
 
 // A message read outside the batch path (while waiting for an answer, or by close()): a packet's id
 // is noted so one VERDICT_BATCH can accept it with everything before it (returns 1); errors count.
-uint32_t Queue::NoteInFlight(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET)) {
+uint32_t Queue::NoteInFlight(const nl::Message& m) {
+  if (m.hdr->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET)) {
     PacketView v;
-    if (nlh->nlmsg_len < kNfHeaderLen || !ReadPacket(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, v)) return 0;
+    if (!ReadPacket(m.Bytes(), m.have, v)) return 0;
     lastId_ = v.id;
     haveId_ = true;
     return 1;
   }
-  if (nlh->nlmsg_type == NLMSG_ERROR) NoteError(nlh);
-  else stats_.otherMessages++;
+  if (m.hdr->nlmsg_type == NLMSG_ERROR)
+    NoteError(m);
+  else
+    stats_.otherMessages++;
   return 0;
 }
 
-void Queue::NoteError(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(int))) return;
-  int error = *static_cast<const int*>(NLMSG_DATA(nlh));
-  if (error == 0) return;  // an acknowledgement nobody waits for
-  stats_.verdictErrors++;
-  stats_.lastVerdictErrno = -error;
+// NoteInFlight for every message of a datagram from offset `off` on; returns the packets noted.
+uint32_t Queue::NoteDatagram(const uint8_t* dgram, uint32_t len, uint32_t off) {
+  uint32_t packets = 0;
+  nl::Message m;
+  while (nl::NextMessage(dgram, len, &off, &m)) packets += NoteInFlight(m);
+  return packets;
 }
 
-void Queue::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  Queue* q = static_cast<PollBox*>(handle->data)->queue;
-  if (q == nullptr) return;
+void Queue::NoteError(const nl::Message& m) {
+  nl::ErrorView e;
+  if (!nl::ReadError(m, &e) || e.error == 0) return;  // 0: an acknowledgement nobody waits for
+  stats_.verdictErrors++;
+  stats_.lastVerdictErrno = -e.error;
+}
+
+void Queue::OnReadable(int status) {
   if (status < 0) {
-    q->stats_.recvErrors++;
+    stats_.recvErrors++;
     return;
   }
-  q->Drain();
+  Drain();
 }
 
 // Bounded work per wake-up: at most maxBatchesPerWake batches, then back to the event loop (the
@@ -507,8 +436,7 @@ bool Queue::EnterJs() {
   napi_value recv = nullptr;
   if (napi_open_handle_scope(env_, &t.handles) != napi_ok) t.handles = nullptr;
   napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
-  if (!t.handles || !recv || !asyncCtx_ ||
-      napi_open_callback_scope(env_, recv, *asyncCtx_, &t.callback) != napi_ok) {
+  if (!t.handles || !recv || !asyncCtx_ || napi_open_callback_scope(env_, recv, *asyncCtx_, &t.callback) != napi_ok) {
     t.callback = nullptr;
     t.failed = true;
     return false;
@@ -547,23 +475,18 @@ uint32_t Queue::FillBatch(bool allowRecv) {
     }
     const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
     uint32_t avail = msgs_[pendSlot_].msg_len;
-    if (pendOff_ + NLMSG_HDRLEN > avail) {
+    nl::Message m;
+    // pendOff_ moves past the message only once it is taken: one that does not fit this batch stays.
+    uint32_t next = pendOff_;
+    // At the end of the datagram, or at an impossible length (the rest of it is dropped): next slot.
+    if (!nl::NextMessage(slot, avail, &next, &m)) {
       pendSlot_++;
       pendOff_ = 0;
       continue;
     }
-    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot + pendOff_);
-    uint32_t left = avail - pendOff_;
-    uint32_t mlen = nlh->nlmsg_len;
-    if (mlen < NLMSG_HDRLEN) {  // impossible length: drop the rest of this datagram
-      pendSlot_++;
-      pendOff_ = 0;
-      continue;
-    }
-    uint32_t have = std::min(mlen, left);
-    if (nlh->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET) && have >= kNfHeaderLen) {
+    if (m.hdr->nlmsg_type == QueueMsgType(NFQNL_MSG_PACKET)) {
       PacketView v;
-      if (ReadPacket(reinterpret_cast<const uint8_t*>(nlh), have, v)) {
+      if (ReadPacket(m.Bytes(), m.have, v)) {
         uint32_t plen = v.payload ? v.payloadLen : 0;
         // The packet's length in the kernel: NFQA_CAP_LEN when the kernel copied less, the payload
         // attribute's own length when our receive slot cut it.
@@ -608,12 +531,12 @@ uint32_t Queue::FillBatch(bool allowRecv) {
         off = AlignUp(off + plen + kTailroom, kPacketAlign);
         ++count;
       }
-    } else if (nlh->nlmsg_type == NLMSG_ERROR) {
-      NoteError(nlh);
+    } else if (m.hdr->nlmsg_type == NLMSG_ERROR) {
+      NoteError(m);
     } else {
       stats_.otherMessages++;
     }
-    pendOff_ += NLMSG_ALIGN(mlen);
+    pendOff_ = next;
     if (pendOff_ >= avail) {
       pendSlot_++;
       pendOff_ = 0;
@@ -692,8 +615,8 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
   auto flushRun = [&]() {
     if (runLen == 0) return;
     room(kPlainMsg);
-    out_.Verdict(runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT, nullptr,
-                 0);
+    PutVerdict(out_, runLen == 1 ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH, queueNum_, runLast, NF_ACCEPT, nullptr,
+               0);
     chunkLastId_ = runLast;
     stats_.verdictMessages++;
     runLen = 0;
@@ -712,7 +635,10 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
       stats_.badVerdicts++;
       newLen = 0;
     }
-    if (verdict == kVerdictAccept) stats_.accepted++; else stats_.dropped++;
+    if (verdict == kVerdictAccept)
+      stats_.accepted++;
+    else
+      stats_.dropped++;
     if (verdict == kVerdictAccept && newLen == 0 && batchVerdicts_) {
       runLast = ids_[i];
       runLen++;
@@ -720,8 +646,8 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
     }
     flushRun();
     room(kPlainMsg + NLA_HDRLEN + NLA_ALIGN(newLen));
-    out_.Verdict(NFQNL_MSG_VERDICT, queueNum_, ids_[i], verdict == kVerdictAccept ? NF_ACCEPT : NF_DROP,
-                 newLen ? buf_ + offs_[i] : nullptr, newLen);
+    PutVerdict(out_, NFQNL_MSG_VERDICT, queueNum_, ids_[i], verdict == kVerdictAccept ? NF_ACCEPT : NF_DROP,
+               newLen ? buf_ + offs_[i] : nullptr, newLen);
     chunkLastId_ = ids_[i];
     if (newLen) stats_.modified++;
     stats_.verdictMessages++;
@@ -739,7 +665,7 @@ void Queue::SendVerdicts(uint32_t count, bool forceAccept) {
 void Queue::StartChunk() {
   out_.Reset();
   if (!releasePending_) return;
-  out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, releaseId_, NF_ACCEPT, nullptr, 0);
+  PutVerdict(out_, NFQNL_MSG_VERDICT_BATCH, queueNum_, releaseId_, NF_ACCEPT, nullptr, 0);
   chunkLastId_ = releaseId_;
   stats_.verdictMessages++;
 }
@@ -750,11 +676,10 @@ void Queue::StartChunk() {
 void Queue::FlushVerdicts() {
   if (out_.Len() == 0) return;
   stats_.verdictSends++;
-  int err = SendAll(out_.Data(), out_.Len());
+  int err = nl::SendToKernel(fd_, out_.Data(), out_.Len());
   if (err != 0) {
-    pollfd pfd{fd_, POLLOUT, 0};
-    poll(&pfd, 1, kRetryPollMs);
-    err = SendAll(out_.Data(), out_.Len());
+    nl::WaitFor(fd_, POLLOUT, kRetryPollMs);
+    err = nl::SendToKernel(fd_, out_.Data(), out_.Len());
   }
   if (err == 0) {
     releasePending_ = false;
@@ -781,21 +706,16 @@ Napi::Value Queue::Close(const Napi::CallbackInfo& info) {
 void Queue::Shutdown() {
   if (state_ != State::Open) return;
   state_ = State::Closed;
-  if (box_) {
-    box_->queue = nullptr;
-    uv_poll_stop(&box_->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&box_->poll), &Queue::OnPollClosed);
-    box_ = nullptr;
+  if (watch_) {
+    watch_->Close();
+    watch_ = nullptr;
   }
   if (fd_ >= 0) {
     uint32_t inFlight = 0;
     // Messages received but never handed to JavaScript.
     while (HavePending()) {
       const uint8_t* slot = scratch_.get() + static_cast<size_t>(pendSlot_) * kSlotStride;
-      uint32_t len = msgs_[pendSlot_].msg_len - pendOff_;
-      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot + pendOff_); NLMSG_OK(nlh, len);
-           nlh = NLMSG_NEXT(nlh, len))
-        inFlight += NoteInFlight(nlh);
+      inFlight += NoteDatagram(slot, msgs_[pendSlot_].msg_len, pendOff_);
       pendSlot_++;
       pendOff_ = 0;
     }
@@ -803,21 +723,15 @@ void Queue::Shutdown() {
     StopQueueing(&inFlight);
     for (;;) {  // anything that raced the config change
       uint8_t* slot = scratch_.get();
-      ssize_t n = recv(fd_, slot, kSlotStride, MSG_DONTWAIT);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      uint32_t len = static_cast<uint32_t>(n);
-      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(slot); NLMSG_OK(nlh, len);
-           nlh = NLMSG_NEXT(nlh, len))
-        inFlight += NoteInFlight(nlh);
+      long n = nl::ReceiveNow(fd_, slot, kSlotStride);
+      if (n < 0) break;
+      inFlight += NoteDatagram(slot, static_cast<uint32_t>(n), 0);
     }
     stats_.closeAccepted += inFlight;
     if (haveId_ && (inFlight > 0 || releasePending_)) {
       out_.Reset();
-      out_.Verdict(NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
-      SendAll(out_.Data(), out_.Len());
+      PutVerdict(out_, NFQNL_MSG_VERDICT_BATCH, queueNum_, lastId_, NF_ACCEPT, nullptr, 0);
+      nl::SendToKernel(fd_, out_.Data(), out_.Len());
       out_.Reset();
       releasePending_ = false;
     }
@@ -842,19 +756,6 @@ void Queue::ReleaseJs() {
     uint32_t left = 0;
     napi_reference_unref(env_, static_cast<napi_ref>(*this), &left);
   }
-}
-
-// Environment teardown (process exit, worker exit or terminate()): close the queue like close() does.
-// The environment waits until the poll handle's close callback removes this hook.
-void Queue::OnEnvCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
-  PollBox* box = static_cast<PollBox*>(arg);
-  if (box->queue) box->queue->Shutdown();  // else a close is already under way
-}
-
-void Queue::OnPollClosed(uv_handle_t* handle) {
-  PollBox* box = static_cast<PollBox*>(handle->data);
-  if (box->hook) napi_remove_async_cleanup_hook(box->hook);
-  delete box;
 }
 
 Napi::Value Queue::GetPortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), portId_); }

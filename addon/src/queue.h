@@ -8,19 +8,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "wire.h"
+#include "nfqueue_wire.h"
+#include "socket_watch.h"
 
 namespace nfq {
-
-class Queue;
-
-// The poll handle lives apart from the Queue: libuv needs it until its close callback runs, and the
-// environment must wait for that callback (async cleanup hook) so the addon is not unloaded first.
-struct PollBox {
-  uv_poll_t poll;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  Queue* queue = nullptr;  // null once the queue shut down
-};
 
 struct Stats {
   double packets = 0;          // packets handed to JavaScript
@@ -50,7 +41,7 @@ struct Stats {
   double otherMessages = 0;    // netlink messages of no interest
 };
 
-class Queue : public Napi::ObjectWrap<Queue> {
+class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit Queue(const Napi::CallbackInfo& info);
@@ -68,26 +59,18 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // Open: socket, bind, options, config message, ack. Returns false with the JS error thrown.
   bool Open(uint16_t queueNum, uint32_t maxLen, bool failOpen, uint32_t rcvBuf);
   void ThrowOpenError(const char* code, int err, const char* syscall, const char* message);
-  // One NFQNL_MSG_CONFIG message; the named wrappers below are the three we send.
-  struct ConfigRequest {
-    uint8_t command = 0;  // NFQNL_CFG_CMD_BIND / NFQNL_CFG_CMD_UNBIND, 0 = none
-    bool copyParams = false;
-    bool setMaxLen = false;
-    uint32_t maxLen = 0;
-    bool setFlags = false;
-    bool failOpen = false;
-  };
+  // One NFQNL_MSG_CONFIG message, acknowledged; the named wrappers below are the three we send.
   int Configure(const ConfigRequest& r, uint32_t* noted);
   int Bind(uint32_t maxLen, bool failOpen, uint32_t* noted);
   int StopQueueing(uint32_t* noted);
   int Unbind(uint32_t* noted);
   int WaitAck(uint32_t seq, uint16_t type, int timeoutMs, uint32_t* noted);
-  uint32_t NoteInFlight(const nlmsghdr* nlh);
+  uint32_t NoteInFlight(const nl::Message& m);
+  uint32_t NoteDatagram(const uint8_t* dgram, uint32_t len, uint32_t off);
   int ProbePermission();
-  int SendAll(const uint8_t* data, size_t len);
 
   // Receive path.
-  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void OnReadable(int status) override;
   void Drain();
   uint32_t FillBatch(bool allowRecv);
   bool HavePending() const { return pendSlot_ < pendCount_; }
@@ -102,13 +85,12 @@ class Queue : public Napi::ObjectWrap<Queue> {
   void SendVerdicts(uint32_t count, bool forceAccept);
   void StartChunk();
   void FlushVerdicts();
-  void NoteError(const nlmsghdr* nlh);
+  void NoteError(const nl::Message& m);
 
   // Close path (no JavaScript runs): used by close(), by the env cleanup hook and the destructor.
   void Shutdown();
   void ReleaseJs();
-  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
-  static void OnPollClosed(uv_handle_t* handle);
+  void OnEnvTeardown() override { Shutdown(); }
 
   napi_env env_;
   State state_ = State::Closed;
@@ -123,8 +105,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint16_t queueNum_ = 0;
   uint32_t seq_ = 0;
   uint32_t maxBatchesPerWake_ = 4;
-  PollBox* box_ = nullptr;
-  JsTurn* turn_ = nullptr;  // set while Drain runs
+  nl::SocketWatch* watch_ = nullptr;  // while open and polled
+  JsTurn* turn_ = nullptr;            // set while Drain runs
 
   // JavaScript-owned memory (kept alive by the references below).
   uint8_t* buf_ = nullptr;
@@ -141,7 +123,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   std::unique_ptr<uint32_t[]> ids_;
   std::unique_ptr<uint32_t[]> offs_;
   std::unique_ptr<uint32_t[]> lens_;
-  std::unique_ptr<uint8_t[]> locked_;  // 1 = truncated copy: never send a payload
+  std::unique_ptr<uint8_t[]> locked_;    // 1 = truncated copy: never send a payload
   std::unique_ptr<uint32_t[]> minLens_;  // shortest new length the kernel takes (MinNewLength)
 
   // Receive slots for recvmmsg and the messages received but not yet handed to JavaScript.
@@ -161,7 +143,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   std::unique_ptr<uint8_t[]> sendBuf_;
   size_t sendCap_ = 0;
   size_t sendLimit_ = 0;
-  MsgWriter out_{nullptr, 0};
+  nl::MsgWriter out_{nullptr, 0};
   uint32_t chunkLastId_ = 0;  // highest packet id with a verdict in out_
   // A verdict sendmsg failed even after the retry: its packets are still queued in the kernel. The
   // next sendmsg starts with an accept of every id up to releaseId_ (StartChunk).

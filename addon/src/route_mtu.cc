@@ -25,15 +25,14 @@
 #include "route_mtu.h"
 
 #include <errno.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <string>
+
+#include "netlink_socket.h"
+#include "rtnetlink_wire.h"
 
 namespace pmtu {
 
@@ -42,68 +41,13 @@ namespace {
 constexpr size_t kRxBytes = 32 * 1024;
 constexpr uint32_t kIpv4Len = 4;
 constexpr uint32_t kIpv6Len = 16;
+// What may change a path MTU. Rules too: an `ip rule` change moves packets to another table without
+// any route changing.
+constexpr uint32_t kWatchedGroups = (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
+                                    (1u << (RTNLGRP_IPV6_ROUTE - 1)) | (1u << (RTNLGRP_IPV4_RULE - 1)) |
+                                    (1u << (RTNLGRP_IPV6_RULE - 1));
 // Answers to requests that timed out are read and thrown away by the next request, up to this many.
 constexpr int kMaxStale = 64;
-
-// A request: header, family message, then attributes; sized for the largest (IPv6: destination,
-// source, input or output interface, mark).
-struct RouteRequest {
-  nlmsghdr nlh;
-  rtmsg rtm;
-  uint8_t attrs[2 * RTA_SPACE(16) + 2 * RTA_SPACE(4)];
-};
-
-struct LinkRequest {
-  nlmsghdr nlh;
-  ifinfomsg ifi;
-  uint8_t attrs[RTA_SPACE(4)];
-};
-
-// Appends an attribute to the request in msg (cap bytes; the request types below are sized so it fits).
-void PutAttr(uint8_t* msg, size_t cap, uint16_t type, const void* data, uint16_t len) {
-  nlmsghdr nlh;
-  std::memcpy(&nlh, msg, sizeof nlh);
-  size_t at = NLMSG_ALIGN(nlh.nlmsg_len);
-  if (at + RTA_SPACE(len) > cap) return;
-  rtattr rta;
-  rta.rta_type = type;
-  rta.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-  std::memcpy(msg + at, &rta, sizeof rta);
-  std::memcpy(msg + at + RTA_LENGTH(0), data, len);
-  nlh.nlmsg_len = static_cast<uint32_t>(at + RTA_ALIGN(rta.rta_len));
-  std::memcpy(msg, &nlh, sizeof nlh);
-}
-
-uint32_t ReadU32(const rtattr* rta) {
-  uint32_t v = 0;
-  if (RTA_PAYLOAD(rta) >= sizeof v) std::memcpy(&v, RTA_DATA(rta), sizeof v);
-  return v;
-}
-
-int SetInt(int fd, int level, int name, int value) {
-  return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
-}
-
-int OpenRoute(uint32_t groups) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-  if (fd < 0) return -errno;
-  sockaddr_nl sa;
-  std::memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    int err = errno;
-    close(fd);
-    return -err;
-  }
-  for (uint32_t g = 1; g < 32; ++g) {
-    if ((groups & (1u << (g - 1))) && SetInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, static_cast<int>(g)) != 0) {
-      int err = errno;
-      close(fd);
-      return -err;
-    }
-  }
-  return fd;
-}
 
 }  // namespace
 
@@ -124,7 +68,8 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      info[0].As<Napi::Uint32Array>().ElementLength() < 1 || (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
+      info[0].As<Napi::Uint32Array>().ElementLength() < 1 ||
+      (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
     Napi::TypeError::New(env, "RouteMtu(state: Uint32Array of length >= 1, options?): bad arguments")
         .ThrowAsJavaScriptException();
     return;
@@ -136,15 +81,19 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
   Napi::Uint32Array state = info[0].As<Napi::Uint32Array>();
   rx_.reset(new uint8_t[kRxBytes]);
 
-  reqFd_ = OpenRoute(0);
+  nl::OpenResult req = nl::OpenSocket(NETLINK_ROUTE, 0);
+  reqFd_ = req.fd;
+  int err = req.err;
   if (reqFd_ >= 0) {
-    // Rules too: an `ip rule` change moves packets to another table without any route changing.
-    notifyFd_ = OpenRoute((1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
-                          (1u << (RTNLGRP_IPV6_ROUTE - 1)) | (1u << (RTNLGRP_IPV4_RULE - 1)) |
-                          (1u << (RTNLGRP_IPV6_RULE - 1)));
+    nl::OpenResult notify = nl::OpenSocket(NETLINK_ROUTE, kWatchedGroups);
+    notifyFd_ = notify.fd;
+    err = notify.err;
   }
-  int err = reqFd_ < 0 ? -reqFd_ : notifyFd_ < 0 ? -notifyFd_ : 0;
-  if (err == 0) err = StartWatcher(env);
+  if (err == 0) {
+    // An auxiliary watcher: it never keeps the process alive on its own.
+    int rc = nl::SocketWatch::Start(env, notifyFd_, this, false, &watch_);
+    if (rc != 0) err = -rc;
+  }
   if (err != 0) {
     if (reqFd_ >= 0) close(reqFd_);
     if (notifyFd_ >= 0) close(notifyFd_);
@@ -160,36 +109,6 @@ RouteMtu::RouteMtu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteMtu>(
   open_ = true;
 }
 
-// Watches notifyFd_ with a uv_poll whose close the environment waits for. Returns 0 or an errno.
-int RouteMtu::StartWatcher(napi_env env) {
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return EINVAL;
-  box_ = new PollBox;
-  int rc = uv_poll_init(loop, &box_->poll, notifyFd_);
-  if (rc != 0) {
-    delete box_;  // never initialised: libuv does not know it
-    box_ = nullptr;
-    return -rc;
-  }
-  box_->poll.data = box_;
-  box_->owner = this;
-  // An auxiliary watcher: it never keeps the process alive on its own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&box_->poll));
-  // Without the hook a worker's teardown would unload the addon before OnPollClosed runs (the crash
-  // this replaces: a synchronous hook called uv_close, and libuv later called into unmapped code).
-  if (napi_add_async_cleanup_hook(env, &RouteMtu::OnEnvCleanup, box_, &box_->hook) != napi_ok) {
-    box_->hook = nullptr;
-    CloseWatcher();
-    return EINVAL;
-  }
-  rc = uv_poll_start(&box_->poll, UV_READABLE, &RouteMtu::OnPoll);
-  if (rc != 0) {
-    CloseWatcher();
-    return -rc;
-  }
-  return 0;
-}
-
 RouteMtu::~RouteMtu() {
   // Garbage collection or environment teardown. After close() or the cleanup hook this does
   // nothing; otherwise the watcher's close is started here and the hook still waits for it.
@@ -199,35 +118,15 @@ RouteMtu::~RouteMtu() {
 void RouteMtu::Shutdown() {
   if (!open_) return;
   open_ = false;
-  CloseWatcher();
+  // The watch stops before its socket closes (uv_poll must stop before its fd goes).
+  if (watch_) {
+    watch_->Close();
+    watch_ = nullptr;
+  }
   if (reqFd_ >= 0) close(reqFd_);
   if (notifyFd_ >= 0) close(notifyFd_);
   reqFd_ = notifyFd_ = -1;
   state_ = nullptr;
-}
-
-// Stops the watcher and hands the box to libuv; OnPollClosed frees it. At most once per box: box_ is
-// cleared here, and the box forgets its owner, so nothing reaches this object through it afterwards.
-// The socket is closed only after this (uv_poll must stop before its fd goes).
-void RouteMtu::CloseWatcher() {
-  if (!box_) return;
-  box_->owner = nullptr;
-  uv_poll_stop(&box_->poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(&box_->poll), &RouteMtu::OnPollClosed);
-  box_ = nullptr;
-}
-
-// Environment teardown (process exit, worker exit or terminate()): close like close() does. The
-// environment then waits until the poll handle's close callback removes this hook.
-void RouteMtu::OnEnvCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
-  PollBox* box = static_cast<PollBox*>(arg);
-  if (box->owner) box->owner->Shutdown();  // else a close is already under way
-}
-
-void RouteMtu::OnPollClosed(uv_handle_t* handle) {
-  PollBox* box = static_cast<PollBox*>(handle->data);
-  if (box->hook) napi_remove_async_cleanup_hook(box->hook);
-  delete box;
 }
 
 void RouteMtu::Bump() {
@@ -236,37 +135,31 @@ void RouteMtu::Bump() {
   std::memset(linkIndex_, 0, sizeof linkIndex_);
 }
 
-void RouteMtu::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  RouteMtu* r = static_cast<PollBox*>(handle->data)->owner;
-  if (!r) return;
+void RouteMtu::OnReadable(int status) {
   if (status < 0) {
     // An error on the socket: say that anything may have changed.
-    r->stats_.overruns++;
-    r->Bump();
+    stats_.overruns++;
+    Bump();
     return;
   }
-  r->DrainNotifications();
+  DrainNotifications();
 }
 
 // Any route, rule or link message may change a path MTU: the content is not inspected, one bump per wake-up.
 void RouteMtu::DrainNotifications() {
   bool changed = false;
   for (;;) {
-    ssize_t n = recv(notifyFd_, rx_.get(), kRxBytes, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ENOBUFS) {  // the socket overflowed: events were lost
-        stats_.overruns++;
-        changed = true;
-        continue;
-      }
-      break;  // EAGAIN: drained
+    long n = nl::ReceiveNow(notifyFd_, rx_.get(), kRxBytes);
+    if (n == -ENOBUFS) {  // the socket overflowed: events were lost
+      stats_.overruns++;
+      changed = true;
+      continue;
     }
-    if (n == 0) break;
-    uint32_t len = static_cast<uint32_t>(n);
-    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rx_.get()); NLMSG_OK(nlh, len);
-         nlh = NLMSG_NEXT(nlh, len)) {
-      switch (nlh->nlmsg_type) {
+    if (n <= 0) break;  // -EAGAIN: drained
+    uint32_t off = 0;
+    nl::Message m;
+    while (nl::NextMessage(rx_.get(), static_cast<uint32_t>(n), &off, &m)) {
+      switch (m.hdr->nlmsg_type) {
         case RTM_NEWLINK:
         case RTM_DELLINK:
         case RTM_NEWROUTE:
@@ -284,43 +177,33 @@ void RouteMtu::DrainNotifications() {
   if (changed) Bump();
 }
 
-int RouteMtu::Transact(uint8_t* req, uint32_t len) {
-  nlmsghdr* q = reinterpret_cast<nlmsghdr*>(req);
-  q->nlmsg_seq = ++seq_;
-  sockaddr_nl kernel;
-  std::memset(&kernel, 0, sizeof kernel);
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent = sendto(reqFd_, req, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
+int RouteMtu::Transact(const nl::MsgWriter& req, uint32_t seq, nl::Message* answer) {
+  int err = req.Ok() ? nl::SendToKernel(reqFd_, req.Data(), req.Len()) : -EMSGSIZE;
+  if (err != 0) {
     stats_.sendErrors++;
-    return -errno;
+    return err;
   }
   int stale = 0;
   for (;;) {
-    ssize_t n = recv(reqFd_, rx_.get(), kRxBytes, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{reqFd_, POLLIN, 0};
-      int rc = poll(&p, 1, timeoutMs_);
+    long n = nl::ReceiveNow(reqFd_, rx_.get(), kRxBytes);
+    if (n == -EAGAIN) {
+      int rc = nl::WaitFor(reqFd_, POLLIN, timeoutMs_);
       if (rc == 0) {
         stats_.timeouts++;
         return -ETIMEDOUT;
       }
-      if (rc < 0 && errno != EINTR) {
+      if (rc < 0 && rc != -EINTR) {
         stats_.sendErrors++;
-        return -errno;
+        return rc;
       }
       continue;
     }
     if (n < 0) {
       stats_.sendErrors++;
-      return -errno;
+      return static_cast<int>(n);
     }
-    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rx_.get());
-    if (NLMSG_OK(nlh, static_cast<uint32_t>(n)) && nlh->nlmsg_seq == q->nlmsg_seq) return static_cast<int>(n);
+    uint32_t off = 0;
+    if (nl::NextMessage(rx_.get(), static_cast<uint32_t>(n), &off, answer) && answer->hdr->nlmsg_seq == seq) return 0;
     if (++stale > kMaxStale) {
       stats_.sendErrors++;
       return -EPROTO;
@@ -349,58 +232,24 @@ uint32_t RouteMtu::QueryRoute(int family, const uint8_t* dst, const uint8_t* src
 
 // One RTM_GETROUTE. True when the kernel answered with a usable route (its MTU in *mtu, 0 when it had
 // neither an mtu metric nor an output interface with a known MTU); false on any error.
-bool RouteMtu::AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif,
-                        uint32_t mark, uint32_t* mtuOut) {
+bool RouteMtu::AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark,
+                        uint32_t* mtuOut) {
   *mtuOut = 0;
-  RouteRequest req;
-  std::memset(&req, 0, sizeof req);
-  uint16_t alen = static_cast<uint16_t>(family == AF_INET ? kIpv4Len : kIpv6Len);
-  uint8_t* msg = reinterpret_cast<uint8_t*>(&req);
-  req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  req.nlh.nlmsg_type = RTM_GETROUTE;
-  req.nlh.nlmsg_flags = NLM_F_REQUEST;
-  req.rtm.rtm_family = static_cast<uint8_t>(family);
-  req.rtm.rtm_dst_len = static_cast<uint8_t>(alen * 8);
-  PutAttr(msg, sizeof req, RTA_DST, dst, alen);
-  if (src) {
-    req.rtm.rtm_src_len = static_cast<uint8_t>(alen * 8);
-    PutAttr(msg, sizeof req, RTA_SRC, src, alen);
-  }
-  // With RTA_IIF the kernel runs the input (forwarding) lookup and ignores RTA_OIF; without it, the
-  // output lookup, held to the interface the kernel already chose for this packet.
-  if (iif) PutAttr(msg, sizeof req, RTA_IIF, &iif, sizeof iif);
-  else if (oif) PutAttr(msg, sizeof req, RTA_OIF, &oif, sizeof oif);
-  if (mark) PutAttr(msg, sizeof req, RTA_MARK, &mark, sizeof mark);
+  alignas(8) uint8_t msg[kMaxRequest];
+  nl::MsgWriter w(msg, sizeof msg);
+  uint32_t seq = ++seq_;
+  uint32_t alen = family == AF_INET ? kIpv4Len : kIpv6Len;
+  PutRouteRequest(w, seq, static_cast<uint8_t>(family), dst, src, alen, iif, oif, mark);
   stats_.routeRequests++;
-  int n = Transact(msg, req.nlh.nlmsg_len);
-  if (n < 0) return false;
-  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rx_.get());
-  if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type != RTM_NEWROUTE ||
-      nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) {
+  nl::Message answer;
+  if (Transact(w, seq, &answer) != 0) return false;
+  RouteAnswer route;
+  if (!ReadRouteAnswer(answer, &route)) {
     stats_.routeErrors++;
     return false;
   }
-  const rtmsg* rtm = static_cast<const rtmsg*>(NLMSG_DATA(nlh));
-  if (rtm->rtm_type != RTN_UNICAST && rtm->rtm_type != RTN_LOCAL) {
-    stats_.routeErrors++;
-    return false;
-  }
-  uint32_t mtu = 0;
-  uint32_t outIf = 0;
-  // Walk only what arrived, should the answer have been cut at kRxBytes.
-  int alen2 = static_cast<int>(std::min<uint32_t>(nlh->nlmsg_len, static_cast<uint32_t>(n))) -
-              static_cast<int>(NLMSG_LENGTH(sizeof(rtmsg)));
-  for (const rtattr* rta = RTM_RTA(rtm); RTA_OK(rta, alen2); rta = RTA_NEXT(rta, alen2)) {
-    if (rta->rta_type == RTA_OIF) {
-      outIf = ReadU32(rta);
-    } else if (rta->rta_type == RTA_METRICS) {
-      int mlen = static_cast<int>(RTA_PAYLOAD(rta));
-      for (const rtattr* m = static_cast<const rtattr*>(RTA_DATA(rta)); RTA_OK(m, mlen); m = RTA_NEXT(m, mlen)) {
-        if (m->rta_type == RTAX_MTU) mtu = ReadU32(m);
-      }
-    }
-  }
-  if (mtu == 0 && outIf != 0) mtu = CachedLinkMtu(outIf);
+  uint32_t mtu = route.mtu;
+  if (mtu == 0 && route.oif != 0) mtu = CachedLinkMtu(route.oif);
   if (mtu == 0) stats_.routeNoMtu++;
   *mtuOut = mtu;
   return true;
@@ -420,35 +269,15 @@ uint32_t RouteMtu::CachedLinkMtu(uint32_t ifindex) {
 }
 
 uint32_t RouteMtu::QueryLink(uint32_t ifindex) {
-  LinkRequest req;
-  std::memset(&req, 0, sizeof req);
-  req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
-  req.nlh.nlmsg_type = RTM_GETLINK;
-  req.nlh.nlmsg_flags = NLM_F_REQUEST;
-  req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = static_cast<int>(ifindex);
-  uint32_t mask = RTEXT_FILTER_SKIP_STATS;  // a smaller answer; only IFLA_MTU is read
-  PutAttr(reinterpret_cast<uint8_t*>(&req), sizeof req, IFLA_EXT_MASK, &mask, sizeof mask);
+  alignas(8) uint8_t msg[kMaxRequest];
+  nl::MsgWriter w(msg, sizeof msg);
+  uint32_t seq = ++seq_;
+  PutLinkRequest(w, seq, ifindex);
   stats_.linkRequests++;
-  int n = Transact(reinterpret_cast<uint8_t*>(&req), req.nlh.nlmsg_len);
-  if (n < 0) {
-    stats_.linkErrors++;
-    return 0;
-  }
-  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rx_.get());
-  if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) {
-    stats_.linkErrors++;
-    return 0;
-  }
-  const ifinfomsg* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(nlh));
-  // The answer may have been cut at kRxBytes: walk only what arrived.
-  int alen = static_cast<int>(std::min<uint32_t>(nlh->nlmsg_len, static_cast<uint32_t>(n))) -
-             static_cast<int>(NLMSG_LENGTH(sizeof(ifinfomsg)));
-  for (const rtattr* rta = IFLA_RTA(ifi); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
-    if (rta->rta_type == IFLA_MTU) return ReadU32(rta);
-  }
-  stats_.linkErrors++;
-  return 0;
+  nl::Message answer;
+  uint32_t mtu = Transact(w, seq, &answer) == 0 ? ReadLinkMtu(answer) : 0;
+  if (mtu == 0) stats_.linkErrors++;
+  return mtu;
 }
 
 // route(family: 4 | 6, bytes: Uint8Array, dstOffset, srcOffset (-1: none), iif, oif, mark): number
@@ -472,7 +301,8 @@ Napi::Value RouteMtu::Route(const Napi::CallbackInfo& info) {
   size_t size = bytes.ByteLength();
   if (alen == 0 || dstOff > size || size - dstOff < alen ||
       (srcOff >= 0 && (static_cast<uint64_t>(srcOff) > size || size - static_cast<size_t>(srcOff) < alen))) {
-    Napi::RangeError::New(env, "route: family must be 4 or 6 and the addresses inside bytes").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "route: family must be 4 or 6 and the addresses inside bytes")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (!open_) return Napi::Number::New(env, 0);

@@ -13,18 +13,10 @@
 #include <cstdint>
 #include <memory>
 
+#include "netlink_wire.h"
+#include "socket_watch.h"
+
 namespace pmtu {
-
-class RouteMtu;
-
-// The poll handle lives apart from the RouteMtu: libuv needs it until its close callback runs, which
-// may be after the object was collected, and the environment must wait for that callback (an async
-// cleanup hook, removed by the callback) so a worker's copy of the addon is not unloaded first.
-struct PollBox {
-  uv_poll_t poll;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  RouteMtu* owner = nullptr;  // null once the RouteMtu shut down
-};
 
 struct Stats {
   double routeRequests = 0;   // RTM_GETROUTE requests sent
@@ -39,7 +31,7 @@ struct Stats {
   double overruns = 0;        // ENOBUFS on the notification socket (events lost: generation bumped)
 };
 
-class RouteMtu : public Napi::ObjectWrap<RouteMtu> {
+class RouteMtu : public Napi::ObjectWrap<RouteMtu>, private nl::WatchOwner {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit RouteMtu(const Napi::CallbackInfo& info);
@@ -53,34 +45,30 @@ class RouteMtu : public Napi::ObjectWrap<RouteMtu> {
   Napi::Value GetStats(const Napi::CallbackInfo& info);
   Napi::Value IsOpen(const Napi::CallbackInfo& info);
 
-  // One request, one answer on the request socket. Returns the answer's length (the message is at
-  // rx_), or a negative errno (-ETIMEDOUT when nothing came back in time).
-  int Transact(uint8_t* req, uint32_t len);
+  // One request, one answer on the request socket: 0 with *answer (in rx_) the kernel's answer to
+  // message `seq`, or a negative errno (-ETIMEDOUT when nothing came back in time).
+  int Transact(const nl::MsgWriter& req, uint32_t seq, nl::Message* answer);
   uint32_t QueryRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark);
   bool AskRoute(int family, const uint8_t* dst, const uint8_t* src, uint32_t iif, uint32_t oif, uint32_t mark,
                 uint32_t* mtu);
   uint32_t QueryLink(uint32_t ifindex);
   uint32_t CachedLinkMtu(uint32_t ifindex);
 
-  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void OnReadable(int status) override;
   void DrainNotifications();
   void Bump();
 
-  int StartWatcher(napi_env env);
   // Close path (no JavaScript runs): used by close(), by the env cleanup hook and the destructor.
   void Shutdown();
-  void CloseWatcher();
-  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
-  static void OnPollClosed(uv_handle_t* handle);
+  void OnEnvTeardown() override { Shutdown(); }
 
   bool open_ = false;
   int reqFd_ = -1;
   int notifyFd_ = -1;
   uint32_t seq_ = 0;
   int timeoutMs_ = 200;
-  // The watcher while it runs; null once its close was started (libuv then owns the box, and
-  // OnPollClosed frees it).
-  PollBox* box_ = nullptr;
+  // The notification socket's watch while it runs; null once its close was started.
+  nl::SocketWatch* watch_ = nullptr;
 
   // JavaScript-owned generation word: [0] is bumped on every change notification.
   uint32_t* state_ = nullptr;
@@ -99,5 +87,5 @@ class RouteMtu : public Napi::ObjectWrap<RouteMtu> {
 
 }  // namespace pmtu
 
-// Adds RouteMtu to the module's exports; the main module's Init calls this (see addon/route-mtu-test/).
+// Adds RouteMtu to the module's exports (addon.cc).
 void InitRouteMtu(Napi::Env env, Napi::Object exports);

@@ -6,21 +6,19 @@
 // (addon/build/Release/sd_notify.node) with the queue addon's defines; until that target exists,
 // test/lifecycle/sd-notify-addon.ts builds it standalone.
 #include <napi.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <string>
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 namespace {
 
 void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& path) {
-  Napi::Error e = Napi::Error::New(
-      env, std::string("sd_notify: ") + syscall + " " + path + ": " + std::strerror(err));
+  Napi::Error e = Napi::Error::New(env, std::string("sd_notify: ") + syscall + " " + path + ": " + std::strerror(err));
   e.Set("code", Napi::String::New(env, "ERR_SD_NOTIFY"));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));

@@ -36,6 +36,10 @@ export const runOptions: Record<string, Options> = {
   'log-format': { type: 'string', describe: 'json (default, journald-friendly) or text', requiresArg: true },
   'fail-open': { type: 'boolean', describe: 'accept packets when the queue is full (default on; --no-fail-open drops them)' },
   'queue-maxlen': { type: 'number', describe: `kernel queue length, 1..${QUEUE_MAXLEN_MAX} (default 4096)`, requiresArg: true },
+  'manage-firewall': {
+    type: 'boolean',
+    describe: 'install the NFQUEUE rules, restore them when they vanish, remove them at stop (docs/firewall.md)',
+  },
 };
 
 /** Flags only `rules` has (besides ruleOptions). */
@@ -126,5 +130,6 @@ export function configFlags(argv: Argv): ConfigFlags {
     clampMssToPmtu: argv['clamp-mss-to-pmtu'] === true ? true : undefined,
     allowIncrease: bool('allow-increase'),
     direction: str('direction'),
+    manageFirewall: bool('manage-firewall'),
   };
 }

@@ -97,6 +97,13 @@ export interface MetricsConfig {
   readonly port: number;
 }
 
+export interface FirewallConfig {
+  /** The daemon installs, checks, restores and at stop removes its NFQUEUE rules (run --manage-firewall). */
+  readonly manage: boolean;
+  /** How often the rules are checked. */
+  readonly checkIntervalMs: number;
+}
+
 export interface Config {
   /** Where the file came from (for logs and reload), or null for flags only. */
   readonly file: string | null;
@@ -110,6 +117,7 @@ export interface Config {
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   /** The MSS clamp-to-pmtu falls back to when no path MTU can be found. */
   readonly pmtu: { readonly floorIpv4: number; readonly floorIpv6: number };
+  readonly firewall: FirewallConfig;
   /** Ordered; the first match wins; no match means accept unchanged. */
   readonly rules: readonly Rule[];
 }
@@ -125,7 +133,14 @@ export const DEFAULTS = {
   /** xt_TCPMSS inserts min(target, 536) for IPv4 and min(target, 1220) for IPv6 (RFC 879, RFC 8200 minimum MTU 1280 - 60). */
   floorIpv4: 536,
   floorIpv6: 1220,
+  manageFirewall: false,
+  firewallCheckIntervalMs: 5000,
 } as const;
+
+/** Checks cost one iptables and one ip6tables listing; more often than this is a typo. */
+export const CHECK_INTERVAL_MIN_MS = 100;
+/** An hour: beyond that the rules are as good as unwatched. */
+export const CHECK_INTERVAL_MAX_MS = 3_600_000;
 
 /** Largest MSS that fits the family a rule selects: with both families the IPv6 bound is the stricter. */
 export function mssMaxFor(family: FamilyChoice): number {

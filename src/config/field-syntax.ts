@@ -56,3 +56,17 @@ export function parseMark(value: unknown): Mark | string {
   if ((v & ~mask) >>> 0 !== 0) return `"${value}" sets bits outside its mask, so it can never match; clear them or widen the mask`;
   return { value: v, mask };
 }
+
+/** A duration as seconds (5, 0.5) or with a unit ("5s", "500ms", "1m"); milliseconds, or a message. */
+export function parseDuration(value: unknown, minMs: number, maxMs: number): number | string {
+  const fix = `write seconds (e.g. 5 or 0.5) or "5s", "500ms", "1m", from ${minMs} ms to ${maxMs / 1000} s`;
+  let ms: number;
+  if (typeof value === 'number' && Number.isFinite(value)) ms = value * 1000;
+  else if (typeof value === 'string') {
+    const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(value.trim());
+    if (m === null) return `"${value}" is not a duration; ${fix}`;
+    ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+  } else return `${describe(value)} is not a duration; ${fix}`;
+  if (ms < minMs || ms > maxMs) return `${typeof value === 'string' ? `"${value}"` : value} is out of range; ${fix}`;
+  return Math.round(ms);
+}

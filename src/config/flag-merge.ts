@@ -34,6 +34,12 @@ export function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): 
     raw.log = log;
   }
 
+  // The file's other firewall settings (checkInterval) stay; a firewall: that is no mapping is the file's problem.
+  if (flags.manageFirewall !== undefined && (raw.firewall === undefined || raw.firewall === null || isRecord(raw.firewall))) {
+    raw.firewall = { ...(isRecord(raw.firewall) ? raw.firewall : {}), manage: flags.manageFirewall };
+    checker.overridden.set('firewall.manage', FLAG_FOR_FIELD.manageFirewall);
+  }
+
   const ruleFlagsGiven = hasRuleFlags(flags) || flags.allowIncrease !== undefined || flags.direction !== undefined;
   if (!ruleFlagsGiven) return raw;
   let rules: unknown[];

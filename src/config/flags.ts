@@ -15,6 +15,7 @@ export interface ConfigFlags {
   readonly clampMssToPmtu?: boolean | undefined;
   readonly allowIncrease?: boolean | undefined;
   readonly direction?: string | undefined;
+  readonly manageFirewall?: boolean | undefined;
 }
 
 /** The rule made from flags alone. */
@@ -33,6 +34,7 @@ export const FLAG_FOR_FIELD = {
   clampMssToPmtu: '--clamp-mss-to-pmtu',
   allowIncrease: '--allow-increase',
   direction: '--direction',
+  manageFirewall: '--manage-firewall',
 } as const;
 
 export function hasRuleFlags(flags: ConfigFlags): boolean {

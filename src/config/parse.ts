@@ -4,6 +4,8 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import {
   ACTIONS,
+  CHECK_INTERVAL_MAX_MS,
+  CHECK_INTERVAL_MIN_MS,
   DEFAULTS,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -14,6 +16,7 @@ import {
   type Config,
   type DirectionChoice,
   type FamilyChoice,
+  type FirewallConfig,
   type LogFormat,
   type LogLevel,
   type Mark,
@@ -24,14 +27,15 @@ import {
   type RuleMatch,
 } from './config.js';
 import { Checker, boolean, checkKeys, describe, integer, isRecord, oneOf, section, type Path, type Raw } from './checker.js';
-import { RULE_NAME_PATTERN, isInterfaceName, parseListen, parseMark, parsePortRange } from './field-syntax.js';
+import { RULE_NAME_PATTERN, isInterfaceName, parseDuration, parseListen, parseMark, parsePortRange } from './field-syntax.js';
 import { applyFlags } from './flag-merge.js';
 import type { ConfigFlags } from './flags.js';
 import { parsePrefix } from './prefix.js';
 import { checkSelection } from './selection.js';
 import type { ConfigResult } from './problem.js';
 
-const TOP_KEYS = ['queue', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'rules'] as const;
+const TOP_KEYS = ['queue', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'firewall', 'rules'] as const;
+const FIREWALL_KEYS = ['manage', 'checkInterval'] as const;
 const METRICS_KEYS = ['listen'] as const;
 const LOG_KEYS = ['level', 'format'] as const;
 const PMTU_KEYS = ['floorIpv4', 'floorIpv6'] as const;
@@ -169,6 +173,8 @@ function checkConfig(raw: Raw, checker: Checker, file: string | null): Config | 
         : mssValue(pmtuRaw.floorIpv6, ['pmtu', 'floorIpv6'], checker, 6, DEFAULTS.floorIpv6),
   };
 
+  const firewall = checkFirewall(raw, checker);
+
   const rules: Rule[] = [];
   const rulesRaw = raw.rules;
   if (rulesRaw === undefined || rulesRaw === null || (Array.isArray(rulesRaw) && rulesRaw.length === 0)) {
@@ -195,7 +201,20 @@ function checkConfig(raw: Raw, checker: Checker, file: string | null): Config | 
       rules.push(rule);
     });
   }
-  return { file, queue, queueMaxLen, failOpen, dryRun, metrics, log, pmtu, rules };
+  return { file, queue, queueMaxLen, failOpen, dryRun, metrics, log, pmtu, firewall, rules };
+}
+
+function checkFirewall(raw: Raw, checker: Checker): FirewallConfig {
+  const fw = section(raw, 'firewall', [], checker, '{ manage: true, checkInterval: "5s" }') ?? {};
+  checkKeys(fw, ['firewall'], FIREWALL_KEYS, checker);
+  const manage = boolean(fw, 'manage', ['firewall'], checker, DEFAULTS.manageFirewall);
+  let checkIntervalMs: number = DEFAULTS.firewallCheckIntervalMs;
+  if (fw.checkInterval !== undefined) {
+    const parsed = parseDuration(fw.checkInterval, CHECK_INTERVAL_MIN_MS, CHECK_INTERVAL_MAX_MS);
+    if (typeof parsed === 'string') checker.report(['firewall', 'checkInterval'], parsed);
+    else checkIntervalMs = parsed;
+  }
+  return { manage, checkIntervalMs };
 }
 
 function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null {

@@ -5,6 +5,9 @@ import type { Config } from '../config/config.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { formatProblem } from '../config/problem.js';
 import { readRuleCounters } from '../firewall/counters.js';
+import type { FirewallGuard } from '../firewall/guard.js';
+import { firewallPlan, managedFirewall } from '../firewall/managed-firewall.js';
+import { FirewallGuardCounters } from '../metrics/firewall-guard-counters.js';
 import { ErrorCode, MssmanglerError } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RuleSummary } from '../log/rule-summary.js';
@@ -55,6 +58,8 @@ class Daemon {
   private routes: RouteMtu | undefined;
   private queue: NfQueue | undefined;
   private server: MetricsServer | undefined;
+  /** run --manage-firewall: keeps the NFQUEUE rules in place (moves to the supervisor with the queue workers). */
+  private firewallGuard: FirewallGuard | undefined;
   private stopSummary: (() => void) | undefined;
   private stopWatchdog: (() => void) | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -108,6 +113,17 @@ class Daemon {
     this.metrics.setQueueSocketCounters(() => (queue.isOpen ? queue.stats() : undefined));
     this.metrics.setFirewallCounters((n) => readRuleCounters(n));
     log.info('queue bound', { queue: config.queue, maxLen: config.queueMaxLen, failOpen: config.failOpen, portId: this.queue.portId });
+
+    // ---- firewall guard (run --manage-firewall) ----------------------------------------------------
+    // After the queue is bound, so the rules never send packets to a queue nobody reads; before READY=1,
+    // so `systemctl start` returns with the rules in. A firewall failure is logged and retried, never fatal.
+    if (config.firewall.manage) {
+      const counters = new FirewallGuardCounters();
+      this.metrics.setFirewallGuard(counters);
+      this.firewallGuard = managedFirewall(config, log, counters);
+      await this.firewallGuard.start(firewallPlan(config));
+    }
+    // ---- end firewall guard ----------------------------------------------------------------------
 
     if (config.metrics) {
       const listen = `${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${config.metrics.port}`;
@@ -180,6 +196,7 @@ class Daemon {
         queueMaxLen: this.config.queueMaxLen,
         failOpen: this.config.failOpen,
         metrics: this.config.metrics,
+        firewall: this.config.firewall,
       };
       const rules = compileRules(next);
       resolveInterfaces(rules);
@@ -188,6 +205,8 @@ class Daemon {
       this.rules = rules;
       this.config = next;
       this.log.setLevel(next.log.level);
+      // Firewall guard: the rules follow the new configuration, new ones in before old ones out.
+      await this.firewallGuard?.reload(firewallPlan(next));
       this.metrics.countReload('success');
       this.log.info('reloaded', { rules: rules.names });
     } catch (err) {
@@ -246,6 +265,8 @@ class Daemon {
     this.stopWatchdog?.();
     this.stopSummary?.();
     if (this.housekeeping) clearInterval(this.housekeeping);
+    // Firewall guard: our rules out first, so no packet meets a queue that is closing.
+    await this.firewallGuard?.stop();
     // Closing the queue accepts everything in flight before it unbinds.
     this.queue?.close();
     this.routes?.close();
@@ -270,6 +291,7 @@ function restartOnlyFields(old: Config, next: Config): string[] {
   if (old.queueMaxLen !== next.queueMaxLen) changed.push('queueMaxLen');
   if (old.failOpen !== next.failOpen) changed.push('failOpen');
   if (JSON.stringify(old.metrics) !== JSON.stringify(next.metrics)) changed.push('metrics');
+  if (JSON.stringify(old.firewall) !== JSON.stringify(next.firewall)) changed.push('firewall');
   return changed;
 }
 

@@ -7,6 +7,10 @@ import { ErrorCode, MssmanglerError } from '../errors.js';
 export const FIREWALL_BINARIES = ['iptables', 'ip6tables', 'nft'] as const;
 export type FirewallBinary = (typeof FIREWALL_BINARIES)[number];
 
+/** A firewall command that has not finished by then is killed and counts as failed: a wedged iptables
+ * (say, waiting on a lock) must not stall the firewall guard's checks for ever. */
+export const COMMAND_TIMEOUT_MS = 10_000;
+
 /** Letters, digits and the punctuation prefixes, ports, marks and our options use. No spaces, quotes,
  * shell metacharacters or leading "--" tricks beyond the options we write ourselves. */
 const SAFE_ARGUMENT = /^[A-Za-z0-9_.:,/!+-]{1,64}$/;
@@ -39,7 +43,7 @@ export function assertSafeArguments(binary: string, args: readonly string[]): as
 export const runCommand: CommandRunner = async (binary, args, input) => {
   assertSafeArguments(binary, args);
   return await new Promise<CommandResult>((resolve, reject) => {
-    const child = spawn(binary, args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -48,7 +52,9 @@ export const runCommand: CommandRunner = async (binary, args, input) => {
       const why = error.code === 'ENOENT' ? `${binary} is not installed (or not on PATH); install it (Debian: apt-get install iptables nftables)` : `${binary} could not start: ${error.message}`;
       reject(new MssmanglerError(ErrorCode.Firewall, why, { cause: error }));
     });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve(code !== null ? { code, stdout, stderr } : { code: 1, stdout, stderr: `${stderr}${binary} killed by ${signal} (timeout ${COMMAND_TIMEOUT_MS} ms)` }),
+    );
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });

@@ -10,6 +10,7 @@ import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
 import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
 import { PMTU_FALLBACK_NAMES, type PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
+import type { FirewallGuardCounters } from './firewall-guard-counters.js';
 import { NFQUEUE_PROC_PATH, readQueueStats, type QueueStats } from './queue-stats.js';
 
 export interface DaemonMetricsOptions {
@@ -80,6 +81,7 @@ export class DaemonMetrics {
   private lastReloadSuccessSeconds = Date.now() / 1000;
   private socketCounters: (() => QueueSocketCounters | undefined) | undefined;
   private firewallCounters: FirewallCounterReader | undefined;
+  private firewallGuard: FirewallGuardCounters | undefined;
   private firewallRead: Promise<readonly FamilyRulePackets[]> | undefined;
   private firewallReadAt = 0;
   /** Keeps mssmangler_queue_bypassed_packets_total a counter: see bypassed(). */
@@ -115,6 +117,11 @@ export class DaemonMetrics {
   setFirewallCounters(read: FirewallCounterReader | undefined): void {
     this.firewallCounters = read;
     this.firewallRead = undefined;
+  }
+
+  /** The firewall guard's counters (run --manage-firewall); its metrics appear only while set. */
+  setFirewallGuard(counters: FirewallGuardCounters | undefined): void {
+    this.firewallGuard = counters;
   }
 
   /** Where the daemon's end of the queue keeps its counters (read at scrape time). */
@@ -281,6 +288,25 @@ export class DaemonMetrics {
         if (rules.length === 0 || s === undefined) return [];
         return [{ labels: { queue: s.queue }, value: this.bypassed(rules, s) }];
       }),
+      // The guard's own counts (run --manage-firewall), absent without it: a 0 would claim a watch no one keeps.
+      new CollectedMetric(
+        'mssmangler_firewall_rule_repairs_total',
+        'Firewall rules of ours that had vanished (flush, foreign iptables-restore, firewall manager reload) and were put back.',
+        'counter',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.repairs }] : []),
+      ),
+      new CollectedMetric(
+        'mssmangler_firewall_rules_missing',
+        'Firewall rules of ours missing right now (after the last check and its repair); 0 when healthy. Alert when above 0.',
+        'gauge',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.missing }] : []),
+      ),
+      new CollectedMetric(
+        'mssmangler_firewall_command_errors_total',
+        'Firewall commands (iptables, ip6tables) of the rule guard that failed or could not start; the rules are retried at the next check.',
+        'counter',
+        () => (this.firewallGuard ? [{ labels: {}, value: this.firewallGuard.commandErrors }] : []),
+      ),
     ];
   }
 

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstSecond, readSyns } from '../../bench/syn-capture.js';
 import { craftIpv4Tcp, craftIpv6Tcp, linuxSynOptions } from '../packet/craft.js';
+import { PcapWriter } from '../support/pcap-writer.js';
 
+const LINKTYPE_ETHERNET = 1;
+const ETHERNET_HEADER_LENGTH = 14;
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ACK = 0x10;
@@ -16,24 +19,14 @@ interface Frame {
 
 /** A little-endian nanosecond pcap of Ethernet frames, as tcpdump --time-stamp-precision=nano writes. */
 function pcap(frames: Frame[]): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b23c4d, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  const parts = [header];
+  const writer = new PcapWriter({ linkType: LINKTYPE_ETHERNET, nanoseconds: true });
   for (const f of frames) {
-    const record = Buffer.alloc(16 + 14 + f.ip.length);
-    record.writeUInt32LE(f.seconds, 0);
-    record.writeUInt32LE(f.nanoseconds, 4);
-    record.writeUInt32LE(14 + f.ip.length, 8);
-    record.writeUInt32LE(14 + f.ip.length, 12);
-    record.writeUInt16BE(f.etherType, 16 + 12);
-    record.set(f.ip, 16 + 14);
-    parts.push(record);
+    const ethernet = new Uint8Array(ETHERNET_HEADER_LENGTH);
+    ethernet[12] = f.etherType >> 8;
+    ethernet[13] = f.etherType & 0xff;
+    writer.add(f.seconds, f.nanoseconds, ethernet, f.ip);
   }
-  return Buffer.concat(parts);
+  return writer.take();
 }
 
 test('reads key, nanosecond time, MSS and checksum of IPv4 and IPv6 SYNs', () => {

@@ -111,3 +111,16 @@ test('flags: no file and no rule flags is one problem that says what to give', (
   assert.equal(result.problems.length, 1);
   assert.match(formatProblem(result.problems[0]!), /give --set-mss N or --clamp-mss-to-pmtu, or --config FILE/);
 });
+
+test('flags: --manage-firewall sets firewall.manage and keeps the file\'s checkInterval; --no-manage-firewall turns it off', () => {
+  const withFirewall = { name: 'f.yaml', text: `firewall: { manage: false, checkInterval: 2 }\n${file.text}` };
+  assert.deepEqual(build(withFirewall, { manageFirewall: true }).firewall, { manage: true, checkIntervalMs: 2000 });
+  assert.deepEqual(build(file, { manageFirewall: true }).firewall, { manage: true, checkIntervalMs: 5000 });
+  const on = { name: 'f.yaml', text: `firewall: { manage: true }\n${file.text}` };
+  assert.deepEqual(build(on, { manageFirewall: false }).firewall, { manage: false, checkIntervalMs: 5000 });
+  assert.deepEqual(build(on, {}).firewall, { manage: true, checkIntervalMs: 5000 });
+  // A broken firewall: in the file is still the file's problem, with its line.
+  const broken = buildConfig({ name: 'f.yaml', text: `firewall: 3\n${file.text}` }, { manageFirewall: true });
+  assert.ok(!broken.ok);
+  if (!broken.ok) assert.match(formatProblem(broken.problems[0]!), /^f\.yaml:1: firewall: is 3; write a mapping/);
+});

@@ -158,6 +158,7 @@ test('config: a minimal file gets every default', () => {
     metrics: { host: '127.0.0.1', port: 9465 },
     log: { level: 'info', format: 'json' },
     pmtu: { floorIpv4: 536, floorIpv6: 1220 },
+    firewall: { manage: false, checkIntervalMs: 5000 },
     rules: [
       {
         name: 'vpn-clamp',
@@ -280,4 +281,30 @@ test('config: an alias bomb is one problem, not a hang or a crash', () => {
 
 test('config: metrics: false turns the endpoint off', () => {
   assert.equal(ok('metrics: false\n' + rule('    mss: 1380\n')).metrics, null);
+});
+
+test('config: firewall: manage and checkInterval as seconds or with a unit', () => {
+  const rule = 'rules:\n  - name: a\n    action: set\n    mss: 1380\n';
+  assert.deepEqual(ok(`firewall: { manage: true }\n${rule}`).firewall, { manage: true, checkIntervalMs: 5000 });
+  assert.deepEqual(ok(`firewall: { manage: true, checkInterval: 2 }\n${rule}`).firewall, { manage: true, checkIntervalMs: 2000 });
+  assert.deepEqual(ok(`firewall: { checkInterval: 0.5 }\n${rule}`).firewall, { manage: false, checkIntervalMs: 500 });
+  assert.equal(ok(`firewall: { checkInterval: "250ms" }\n${rule}`).firewall.checkIntervalMs, 250);
+  assert.equal(ok(`firewall: { checkInterval: "5s" }\n${rule}`).firewall.checkIntervalMs, 5000);
+  assert.equal(ok(`firewall: { checkInterval: 1m }\n${rule}`).firewall.checkIntervalMs, 60000);
+});
+
+test('config: firewall problems name the line and the fix', () => {
+  const rule = 'rules:\n  - name: a\n    action: set\n    mss: 1380\n';
+  const problems = (text: string): string[] => {
+    const r = parseConfig(text, 'fw.yaml');
+    assert.ok(!r.ok);
+    return r.ok ? [] : r.problems.map(formatProblem);
+  };
+  const fix = 'write seconds (e.g. 5 or 0.5) or "5s", "500ms", "1m", from 100 ms to 3600 s';
+  assert.deepEqual(problems(`firewall: { checkInterval: "5 sec" }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: "5 sec" is not a duration; ${fix}`]);
+  assert.deepEqual(problems(`firewall: { checkInterval: 0.01 }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: 0.01 is out of range; ${fix}`]);
+  assert.deepEqual(problems(`firewall: { checkInterval: 2h }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: "2h" is not a duration; ${fix}`]);
+  assert.deepEqual(problems(`firewall: { manage: yes please }\n${rule}`), ['fw.yaml:1: firewall.manage: "yes please" is not a boolean; use true or false']);
+  assert.deepEqual(problems(`firewall: { manag: true }\n${rule}`), ['fw.yaml:1: firewall.manag: unknown key "manag"; did you mean "manage"?']);
+  assert.deepEqual(problems(`firewall: true\n${rule}`), ['fw.yaml:1: firewall: is true; write a mapping, e.g. { manage: true, checkInterval: "5s" }']);
 });

@@ -63,7 +63,8 @@ test('npm run demo: every SYN and SYN/ACK leaves the router at MSS 1380, over IP
 
   // The README's sample output is the real thing: its table lines are exactly what the demo prints.
   const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
-  const quickStart = readme.slice(readme.indexOf('\n## Quick start'), readme.indexOf('\n## Layout'));
+  const start = readme.indexOf('\n## Quick start');
+  const quickStart = readme.slice(start, readme.indexOf('\n## ', start + 1));
   const sampleRows = quickStart.split('\n').filter((l) => /^ +IPv[46] +SYN/.test(l));
   assert.equal(sampleRows.length, 4, 'the README Quick start shows the four table rows');
   for (const row of sampleRows) assert.ok(run.stdout.split('\n').includes(row), `README row printed by the demo: ${row}`);

@@ -2,7 +2,7 @@
 // checksums unless the case is about a broken header), built for one run's MSS target so that "above",
 // "equal" and "below" mean what they say under --set-mss and --clamp-mss-to-pmtu alike.
 //
-// `divergence` names the cases where mssmangler knowingly does not do what xt_TCPMSS does (README
+// `divergence` names the cases where mssmangler knowingly does not do what xt_TCPMSS does (docs/semantics.md
 // "Differential testing against the kernel"); every other case must come out of the router byte for byte
 // as our core plus forwarding makes it.
 import {

@@ -3,7 +3,7 @@
 // ... -j TCPMSS` (set-mss, then clamp-mss-to-pmtu with route MTUs), captured on both router links.
 // For every well-formed case the kernel handles, our core applied to what the router received, plus
 // what forwarding does, must give exactly what the router sent. The cases where we knowingly differ
-// are asserted against what the kernel was seen to do (README "Differential testing against the kernel").
+// are asserted against what the kernel was seen to do (docs/semantics.md, "Differential testing against the kernel").
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActionMode, InsertMode, type MssAction } from '../../src/packet/action.js';
@@ -223,7 +223,7 @@ function check(o: Observation): string {
       assert.equal(
         tcpChecksumOk(sent, view),
         false,
-        `the kernel's TCP checksum at an odd offset is wrong on this kernel (if it is right, the kernel has been fixed: update README)\n${context}`,
+        `the kernel's TCP checksum at an odd offset is wrong on this kernel (if it is right, the kernel has been fixed: update docs/semantics.md)\n${context}`,
       );
       assert.equal(tcpChecksumField(sent, view), kernelArithmetic, 'the kernel checksum is the unswapped incremental update');
       return `kernel TCP checksum wrong (0x${tcpChecksumField(sent, view).toString(16)}), ours right (0x${tcpChecksumField(ours, view).toString(16)})`;
@@ -376,7 +376,7 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
           const prediction = predict(input, run.action(testCase.family), run.pathMtu);
           const line = check({ testCase, received: input, sent: sent.get(k), prediction, target, backend: run.backend });
           summary.push(`${run.name} | ${testCase.name}: ${line}`);
-          // Divergences carry their bytes in the report: the README quotes them.
+          // Divergences carry their bytes in the report: docs/semantics.md quotes them.
           if (testCase.divergence) summary.push(`  received ${toHex(input)}`, `  kernel   ${toHex(sent.get(k))}`, `  ours     ${toHex(prediction.bytes)}`);
           if (testCase.divergence) tally.diverging++;
           else tally.same++;

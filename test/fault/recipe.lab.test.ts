@@ -1,6 +1,6 @@
-// The README recipe ("### Recipe: a SYN/ACK raised over a 1280-byte IPv6 link") run as written: its
-// YAML and its `host$ command` lines are read from README.md and run in a three-namespace lab, with
-// only the program and file names made absolute. Then every claim the README makes is checked: the
+// The fault-injection recipe (docs/fault-injection.md, "## Recipe: a SYN/ACK raised over a 1280-byte IPv6
+// link") run as written: its YAML and its `host$ command` lines are read from the guide and run in a three-namespace lab, with
+// only the program and file names made absolute. Then every claim the guide makes is checked: the
 // client sees MSS 1440 in the SYN/ACK, the router sends ICMPv6 Packet Too Big (type 2, MTU 1280) to
 // the client, the upload completes, and the daemon's info line names the flow and the rule.
 import { test } from 'node:test';
@@ -19,10 +19,10 @@ interface Recipe {
 }
 
 function readRecipe(): Recipe {
-  const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Recipe: a SYN/ACK raised over a 1280-byte IPv6 link');
-  assert.ok(start >= 0, 'README has the recipe');
-  const section = readme.slice(start);
+  const guide = readFileSync(join(process.cwd(), 'docs', 'fault-injection.md'), 'utf8');
+  const start = guide.indexOf('\n## Recipe: a SYN/ACK raised over a 1280-byte IPv6 link');
+  assert.ok(start >= 0, 'docs/fault-injection.md has the recipe');
+  const section = guide.slice(start);
   const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
   const sh = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(yaml !== undefined && sh !== undefined, 'the recipe has a yaml and an sh block');
@@ -53,7 +53,7 @@ function readiness(command: string): RegExp {
   return /listening/;
 }
 
-test('README fault-injection recipe: SYN/ACK raised to 1440 over an IPv6 link of MTU 1280, Packet Too Big, the upload completes', async (t) => {
+test('fault-injection recipe (docs/fault-injection.md): SYN/ACK raised to 1440 over an IPv6 link of MTU 1280, Packet Too Big, the upload completes', async (t) => {
   const recipe = readRecipe();
   const lab = await Lab.create({ tag: 'recipe' });
   const tmp = tempDir();

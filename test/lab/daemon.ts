@@ -41,6 +41,8 @@ export async function applyRules(lab: Lab, args: readonly string[]): Promise<voi
 export interface DaemonOptions {
   /** Runs node under this command (e.g. setpriv and its flags); without it node runs directly. */
   wrapper?: readonly string[];
+  /** The daemon's environment (default: the test's), e.g. a PATH whose iptables is iptables-legacy. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningDaemon {
@@ -54,7 +56,7 @@ export interface RunningDaemon {
 /** Starts `mssmangler run --log-format json ARGS` in the router and waits for its "started" line. */
 export async function startDaemon(lab: Lab, args: readonly string[], options: DaemonOptions = {}): Promise<RunningDaemon> {
   const argv = [...(options.wrapper ?? []), process.execPath, CLI, 'run', '--log-format', 'json', ...args];
-  const child = lab.spawn('router', argv[0]!, argv.slice(1));
+  const child = lab.spawn('router', argv[0]!, argv.slice(1), options.env ? { env: options.env } : {});
   const logLines = (): Array<Record<string, unknown>> => jsonLines(child.stdout);
   const daemon: RunningDaemon = {
     process: child,

@@ -6,6 +6,9 @@ function pcap(littleEndian: boolean, linkType: number, records: Array<{ data: Bu
   const header = Buffer.alloc(24);
   const w32 = (b: Buffer, v: number, at: number) => (littleEndian ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
   w32(header, 0xa1b2c3d4, 0);
+  const w16 = (v: number, at: number) => (littleEndian ? header.writeUInt16LE(v, at) : header.writeUInt16BE(v, at));
+  w16(2, 4); // version 2.4
+  w16(4, 6);
   w32(header, 65535, 16);
   w32(header, linkType, 20);
   const parts: Buffer[] = [header];
@@ -22,7 +25,9 @@ function pcap(littleEndian: boolean, linkType: number, records: Array<{ data: Bu
 
 test('readPcap strips the Ethernet header and reads both byte orders', () => {
   const ip = Buffer.from('4500001400000000', 'hex');
-  const frame = Buffer.concat([Buffer.alloc(14, 0xee), ip]);
+  // Ethernet destination and source, then ethertype IPv4.
+  const ethernet = Buffer.from('eeeeeeeeeeeeeeeeeeeeeeee0800', 'hex');
+  const frame = Buffer.concat([ethernet, ip]);
   for (const le of [true, false]) {
     const packets = readPcap(pcap(le, 1, [{ data: frame }, { data: frame }]));
     assert.equal(packets.length, 2);
@@ -40,6 +45,6 @@ test('readPcap keeps raw-IP link type bytes as they are and stops at a record cu
   assert.deepEqual(packets[0]!.ip, ip);
 });
 
-test('readPcap rejects what is not pcap', () => {
-  assert.throws(() => readPcap(Buffer.alloc(64)), /not a pcap file/);
+test('readPcap rejects what is not a capture', () => {
+  assert.throws(() => readPcap(Buffer.alloc(64)), /not a pcap or pcapng capture/);
 });

@@ -1,4 +1,4 @@
-// The exposition text: the values the store holds, in the names the README documents, and accepted
+// The exposition text: the values the store holds, in the names docs/metrics.md documents, and accepted
 // by `promtool check metrics` (Prometheus' own linter for names, types and suffixes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { Outcome } from '../../src/packet/outcome.js';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { PacketCounters, PmtuFallback } from '../../src/metrics/packet-counters.js';
 import type { FamilyRulePackets } from '../../src/firewall/counters.js';
+import { FirewallGuardCounters } from '../../src/metrics/firewall-guard-counters.js';
 
 function busyStore(): PacketCounters {
   const c = new PacketCounters([
@@ -112,7 +113,9 @@ test('promtool check metrics accepts the whole exposition, process metrics inclu
   const proc = join(dir, 'nfnetlink_queue');
   writeFileSync(proc, '    0   4242     1 2 65535     9     4      321  1\n');
   const m = new DaemonMetrics(busyStore(), { queue: 0, queueProcPath: proc });
+  m.setFirewallGuard(new FirewallGuardCounters());
   const text = await m.exposition();
+  assert.ok(text.includes('mssmangler_firewall_rules_missing 0'));
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.error, undefined, 'promtool must be installed (Debian package prometheus)');
   assert.equal(r.status, 0, `promtool check metrics:\n${r.stdout}${r.stderr}`);
@@ -169,4 +172,19 @@ test('firewall rule counters: per family, and the bypassed packets derived from 
   text = await m.exposition();
   assert.equal(line(text, 'mssmangler_firewall_queued_packets_total{'), undefined);
   assert.equal(line(text, 'mssmangler_queue_bypassed_packets_total{'), undefined);
+});
+
+test('firewall guard metrics: absent without the guard, then its repairs, missing rules and command errors', async () => {
+  const m = new DaemonMetrics(new PacketCounters(), { defaultMetrics: false });
+  assert.equal(line(await m.exposition(), 'mssmangler_firewall_rules_missing '), undefined, 'no guard, no claim that the rules are watched');
+  const g = new FirewallGuardCounters();
+  m.setFirewallGuard(g);
+  g.countRepairs(2);
+  g.countRepairs(1);
+  g.setMissing(1);
+  g.countCommandError();
+  const text = await m.exposition();
+  assert.equal(line(text, 'mssmangler_firewall_rule_repairs_total '), 'mssmangler_firewall_rule_repairs_total 3');
+  assert.equal(line(text, 'mssmangler_firewall_rules_missing '), 'mssmangler_firewall_rules_missing 1');
+  assert.equal(line(text, 'mssmangler_firewall_command_errors_total '), 'mssmangler_firewall_command_errors_total 1');
 });

@@ -1,18 +1,7 @@
-// Lab tests need the RouteMtu addon: the main module once it includes route_mtu.cc, else the
-// standalone test module, built here on first use (npm ci builds only the main module).
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// Lab tests need the RouteMtu addon, part of the main module (addon/build/Release/nfqueue_bindings.node,
+// built by npm ci): fail early with the loader's message when it is missing.
 import { loadRouteMtuNative } from '../../src/pmtu/native.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
 export function ensureRouteMtuBinding(): void {
-  try {
-    loadRouteMtuNative();
-    return;
-  } catch {
-    // not built yet
-  }
-  execFileSync('npm', ['run', '--silent', 'build:route-mtu-test'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   loadRouteMtuNative();
 }

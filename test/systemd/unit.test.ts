@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const unitPath = fileURLToPath(new URL('../../../systemd/mssmangler.service', import.meta.url));
 const unit = readFileSync(unitPath, 'utf8');
 
-/** Measured 1.5 with systemd 252; the README quotes it. Fails if hardening is lost. */
+/** Measured 1.5 with systemd 252; docs/deployment.md quotes it. Fails if hardening is lost. */
 const EXPOSURE_LIMIT = 2.0;
 
 function stubbedCopy(t: { after: (fn: () => void) => void }, text = unit): string {
@@ -84,9 +84,10 @@ test('the unit runs unprivileged with CAP_NET_ADMIN only, notifies, and manages 
   assert.equal(one('ProtectSystem'), 'strict');
   assert.equal(one('Restart'), 'on-failure');
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
-  assert.match(one('ExecStart') ?? '', /^\/usr\/bin\/mssmangler run --config \/etc\/mssmangler\/config\.yaml$/);
-  assert.match(one('ExecStartPre') ?? '', /^\+\/usr\/bin\/mssmangler rules --apply --config /);
-  assert.match(one('ExecStopPost') ?? '', /^\+\/usr\/bin\/mssmangler rules --remove --config /);
+  // The daemon keeps its firewall rules itself (docs/firewall.md); no root helper outside the sandbox.
+  assert.match(one('ExecStart') ?? '', /^\/usr\/bin\/mssmangler run --manage-firewall --config \/etc\/mssmangler\/config\.yaml$/);
+  assert.equal(s.get('ExecStartPre'), undefined);
+  assert.equal(s.get('ExecStopPost'), undefined);
   assert.equal(one('RestrictAddressFamilies'), 'AF_NETLINK AF_UNIX AF_INET AF_INET6');
   assert.equal(s.get('MemoryDenyWriteExecute'), undefined, "V8's JIT needs writable+executable pages");
   assert.equal(s.get('PrivateUsers'), undefined, 'CAP_NET_ADMIN must count in the host network namespace');
