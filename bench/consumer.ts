@@ -10,8 +10,8 @@
 // Prints "ready" on stderr once bound, and on SIGTERM one JSON line of counters on stdout, then exits.
 import { parseArgs } from 'node:util';
 import { ActionMode, Direction, InsertMode, OUTCOME_COUNT, Outcome, PacketInfo, RewriteResult, isChange, outcomeNames, parsePacket, rewriteMss, type MssAction } from '../src/packet/index.js';
-import { PacketFlag, Row, STRIDE, TAILROOM } from '../src/queue/binding.js';
-import { loadBinding } from '../src/queue/load.js';
+import { PacketFlag, Row, STRIDE, TAILROOM } from '../src/native/contract.js';
+import { loadNative } from '../src/native/load.js';
 import { NfQueue, type BatchHandler, type QueueBatch } from '../src/queue/queue.js';
 import { parseConfig } from '../src/config/parse.js';
 import { PacketHandler } from '../src/daemon/packet-handler.js';
@@ -76,7 +76,7 @@ function daemonHandler(): BatchHandler {
 
 if (values.handler !== 'core' && values.handler !== 'daemon') throw new Error(`--handler must be core or daemon, got ${values.handler}`);
 const queue = new NfQueue(
-  loadBinding(),
+  loadNative(),
   {
     queue: Number(values.queue),
     maxLen: Number(values['max-len']),

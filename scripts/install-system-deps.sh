@@ -53,6 +53,14 @@ command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
+# One package can provide several of the tools (libcap2-bin, wireshark-common): name it once.
+declare -A named=()
+unique=()
+for package in "${need[@]}"; do
+  [ -n "${named[$package]:-}" ] || unique+=("$package")
+  named[$package]=1
+done
+need=("${unique[@]}")
 if [ "$build_only" -eq 1 ]; then
   build=()
   for package in "${need[@]}"; do

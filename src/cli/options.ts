@@ -6,6 +6,7 @@ import { LOG_FORMATS, LOG_LEVELS, MSS_MAX_IPV4, MSS_MIN } from '../config/config
 import type { ConfigFlags } from '../config/flags.js';
 import { parseListen } from '../config/field-syntax.js';
 import { QUEUE_MAX, QUEUE_MAXLEN_MAX } from '../config/parse.js';
+import { parseQueueRange } from '../config/queue-range.js';
 
 export const DIRECTIONS = ['syn', 'synack', 'both'] as const;
 export const BACKENDS = ['iptables', 'nft'] as const;
@@ -21,6 +22,8 @@ export const configOption: Options = {
 export const ruleOptions: Record<string, Options> = {
   config: configOption,
   queue: { type: 'number', describe: 'NFQUEUE number, 0..65535 (default 0)', requiresArg: true },
+  'queue-balance': { type: 'string', describe: 'read queues FIRST:LAST, one worker thread each (iptables --queue-balance)', requiresArg: true },
+  'queue-cpu-fanout': { type: 'boolean', describe: 'rules spread flows over the queues by CPU (--queue-cpu-fanout, nft fanout)' },
   'set-mss': { type: 'number', describe: `set the MSS to N (${MSS_MIN}..${MSS_MAX_IPV4}), like iptables TCPMSS --set-mss`, requiresArg: true },
   'clamp-mss-to-pmtu': { type: 'boolean', describe: 'set the MSS to the path MTU minus the IP and TCP headers' },
   'allow-increase': { type: 'boolean', describe: 'also raise a smaller MSS (the kernel target never does)' },
@@ -94,6 +97,11 @@ export function checkArgv(argv: Argv): string | null {
   if (argv['set-mss'] !== undefined && argv['clamp-mss-to-pmtu'] === true) {
     return '--set-mss and --clamp-mss-to-pmtu are exclusive: pick one';
   }
+  if (argv['queue-balance'] !== undefined) {
+    if (argv.queue !== undefined) return '--queue and --queue-balance are exclusive: --queue-balance FIRST:LAST already names the first queue';
+    const range = parseQueueRange(String(argv['queue-balance']), ':');
+    if (typeof range === 'string') return `--queue-balance: ${range}`;
+  }
   if (argv.apply === true && argv.remove === true) return '--apply and --remove are exclusive: pick one';
   const listen = argv['metrics-listen'];
   if (typeof listen === 'string' && listen !== 'off') {
@@ -120,6 +128,8 @@ export function configFlags(argv: Argv): ConfigFlags {
   const bool = (k: string): boolean | undefined => (typeof argv[k] === 'boolean' ? (argv[k] as boolean) : undefined);
   return {
     queue: num('queue'),
+    queueBalance: str('queue-balance'),
+    queueCpuFanout: bool('queue-cpu-fanout'),
     queueMaxLen: num('queue-maxlen'),
     failOpen: bool('fail-open'),
     dryRun: bool('dry-run'),

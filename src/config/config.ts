@@ -1,6 +1,7 @@
 // The configuration as the daemon reads it: every value checked, every default filled in, deeply frozen.
 // Produced only by parseConfig / buildConfig (src/config/parse.ts); nothing else constructs one, so code
 // that holds a Config never re-checks it.
+import type { QueueRange } from './queue-range.js';
 
 /** Smallest MSS worth sending: since Linux 5.2 (the SACK Panic fix) a peer raises any advertised MSS
  * below net.ipv4.tcp_min_snd_mss (default 48) to that value (Documentation/networking/ip-sysctl.rst),
@@ -107,7 +108,12 @@ export interface FirewallConfig {
 export interface Config {
   /** Where the file came from (for logs and reload), or null for flags only. */
   readonly file: string | null;
+  /** The first (or only) queue: queues.first. */
   readonly queue: number;
+  /** The queues read, one worker thread each (config `queues:`, --queue-balance). */
+  readonly queues: QueueRange;
+  /** The firewall rules spread flows by CPU rather than by address hash (--queue-cpu-fanout, nft fanout). */
+  readonly queueCpuFanout: boolean;
   readonly queueMaxLen: number;
   /** Let the kernel accept packets when the queue is full (NFQA_CFG_F_FAIL_OPEN). */
   readonly failOpen: boolean;

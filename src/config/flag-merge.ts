@@ -10,7 +10,16 @@ export function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): 
     raw[key] = value;
     checker.overridden.set(key, flag);
   };
-  if (flags.queue !== undefined) set('queue', flags.queue, FLAG_FOR_FIELD.queue);
+  if (flags.queueBalance !== undefined) {
+    // The command line spells the range as iptables does (0:3), the file as nft does (0-3).
+    set('queues', flags.queueBalance.replace(':', '-'), FLAG_FOR_FIELD.queues);
+    delete raw.queue;
+  } else if (flags.queue !== undefined) {
+    set('queue', flags.queue, FLAG_FOR_FIELD.queue);
+    // --queue N alone is one queue, whatever range the file names (auto still starts at N).
+    if (raw.queues !== 'auto') delete raw.queues;
+  }
+  if (flags.queueCpuFanout !== undefined) set('queueCpuFanout', flags.queueCpuFanout, FLAG_FOR_FIELD.queueCpuFanout);
   if (flags.queueMaxLen !== undefined) set('queueMaxLen', flags.queueMaxLen, FLAG_FOR_FIELD.queueMaxLen);
   if (flags.failOpen !== undefined) set('failOpen', flags.failOpen, FLAG_FOR_FIELD.failOpen);
   if (flags.dryRun !== undefined) set('dryRun', flags.dryRun, FLAG_FOR_FIELD.dryRun);

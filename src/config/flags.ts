@@ -4,6 +4,9 @@
 
 export interface ConfigFlags {
   readonly queue?: number | undefined;
+  /** "FIRST:LAST" as iptables writes it. */
+  readonly queueBalance?: string | undefined;
+  readonly queueCpuFanout?: boolean | undefined;
   readonly queueMaxLen?: number | undefined;
   readonly failOpen?: boolean | undefined;
   readonly dryRun?: boolean | undefined;
@@ -24,6 +27,8 @@ export const CLI_RULE_NAME = 'cli';
 /** Which flag a config path takes its value from, for problem messages. */
 export const FLAG_FOR_FIELD = {
   queue: '--queue',
+  queues: '--queue-balance',
+  queueCpuFanout: '--queue-cpu-fanout',
   queueMaxLen: '--queue-maxlen',
   failOpen: '--no-fail-open',
   dryRun: '--dry-run',

@@ -31,10 +31,12 @@ import { RULE_NAME_PATTERN, isInterfaceName, parseDuration, parseListen, parseMa
 import { applyFlags } from './flag-merge.js';
 import type { ConfigFlags } from './flags.js';
 import { parsePrefix } from './prefix.js';
+import { QUEUE_MAX, parseQueueRange, type QueueRange } from './queue-range.js';
+import { availableParallelism } from 'node:os';
 import { checkSelection } from './selection.js';
 import type { ConfigResult } from './problem.js';
 
-const TOP_KEYS = ['queue', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'firewall', 'rules'] as const;
+const TOP_KEYS = ['queue', 'queues', 'queueCpuFanout', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'firewall', 'rules'] as const;
 const FIREWALL_KEYS = ['manage', 'checkInterval'] as const;
 const METRICS_KEYS = ['listen'] as const;
 const LOG_KEYS = ['level', 'format'] as const;
@@ -52,7 +54,7 @@ const MATCH_KEYS = [
   'mark',
 ] as const;
 
-export const QUEUE_MAX = 65535;
+export { QUEUE_MAX } from './queue-range.js';
 /** The kernel takes any u32 for NFQA_CFG_QUEUE_MAXLEN; beyond a million queued SYNs is a mistake. */
 export const QUEUE_MAXLEN_MAX = 1_048_576;
 
@@ -129,9 +131,38 @@ function mssValue(value: unknown, path: Path, checker: Checker, family: FamilyCh
   return value;
 }
 
+/**
+ * `queues:` "FIRST-LAST", or auto (one queue per online CPU, from `queue`); absent: the one queue
+ * `queue`. A range names its own first queue, so `queue` beside it would say it twice.
+ */
+function queueRange(raw: Raw, queue: number, checker: Checker): QueueRange {
+  const single = { first: queue, last: queue };
+  const value = raw.queues;
+  if (value === undefined) return single;
+  if (value === 'auto') {
+    const last = Math.min(queue + availableParallelism() - 1, QUEUE_MAX);
+    return { first: queue, last };
+  }
+  if (typeof value !== 'string') {
+    checker.report(['queues'], `${describe(value)} is not a queue range; write "FIRST-LAST" (e.g. "0-3") or auto`);
+    return single;
+  }
+  const range = parseQueueRange(value, '-');
+  if (typeof range === 'string') {
+    checker.report(['queues'], range);
+    return single;
+  }
+  if (raw.queue !== undefined) {
+    checker.report(['queue'], `queues: "${value}" already names the first queue; remove queue (or write queues: auto to start at it)`);
+  }
+  return range;
+}
+
 function checkConfig(raw: Raw, checker: Checker, file: string | null): Config | null {
   checkKeys(raw, [], TOP_KEYS, checker);
   const queue = integer(raw, 'queue', [], checker, DEFAULTS.queue, 0, QUEUE_MAX, 'a queue number');
+  const queues = queueRange(raw, queue, checker);
+  const queueCpuFanout = boolean(raw, 'queueCpuFanout', [], checker, false);
   const queueMaxLen = integer(raw, 'queueMaxLen', [], checker, DEFAULTS.queueMaxLen, 1, QUEUE_MAXLEN_MAX, 'a queue length');
   const failOpen = boolean(raw, 'failOpen', [], checker, DEFAULTS.failOpen);
   const dryRun = boolean(raw, 'dryRun', [], checker, DEFAULTS.dryRun);
@@ -201,7 +232,7 @@ function checkConfig(raw: Raw, checker: Checker, file: string | null): Config | 
       rules.push(rule);
     });
   }
-  return { file, queue, queueMaxLen, failOpen, dryRun, metrics, log, pmtu, firewall, rules };
+  return { file, queue: queues.first, queues, queueCpuFanout, queueMaxLen, failOpen, dryRun, metrics, log, pmtu, firewall, rules };
 }
 
 function checkFirewall(raw: Raw, checker: Checker): FirewallConfig {

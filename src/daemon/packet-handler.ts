@@ -7,7 +7,7 @@
 import { ActionMode, Direction, Outcome, PacketInfo, RewriteResult, isChange, parsePacket, rewriteMss } from '../packet/index.js';
 import { IPV4_CLAMP_OVERHEAD, IPV6_CLAMP_OVERHEAD } from '../packet/rewrite.js';
 import { TCP_MIN_HEADER_LENGTH } from '../packet/tcp.js';
-import { Row, STRIDE, TAILROOM, PacketFlag } from '../queue/binding.js';
+import { Row, STRIDE, TAILROOM, PacketFlag } from '../native/contract.js';
 import type { QueueBatch } from '../queue/queue.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import { PmtuFallback, type PacketCounters } from '../metrics/packet-counters.js';

@@ -7,7 +7,7 @@
 // `iptables -t mangle -S -v` prints each rule as it was written, with its counters as "-c PKTS BYTES"
 // (both iptables-nft and iptables-legacy, exact numbers, no K/M rounding):
 //   -A FORWARD -p tcp ... -m comment --comment mssmangler -c 20000 1200000 -j NFQUEUE --queue-num 31 --queue-bypass
-import { binaryFor, isOurs, splitRuleLine, TABLE } from './iptables.js';
+import { binaryFor, isOurs, nfqueueFirstQueue, splitRuleLine, TABLE } from './iptables.js';
 import { runCommand, type CommandRunner } from './runner.js';
 
 export interface FamilyRulePackets {
@@ -18,7 +18,10 @@ export interface FamilyRulePackets {
   readonly rules: number;
 }
 
-/** Sums the counters of our NFQUEUE rules for `queue` in one `-S -v` listing; other rules are ignored. */
+/**
+ * Sums the counters of our NFQUEUE rules for `queue` (the first queue of a balanced range) in one
+ * `-S -v` listing; other rules are ignored.
+ */
 export function parseRuleCounters(text: string, queue: number): { packets: number; rules: number } {
   let packets = 0;
   let rules = 0;
@@ -27,8 +30,7 @@ export function parseRuleCounters(text: string, queue: number): { packets: numbe
     if (t[0] !== '-A' || !isOurs(t)) continue;
     const c = t.indexOf('-c');
     const j = t.indexOf('-j');
-    const q = t.indexOf('--queue-num');
-    if (c < 0 || j < 0 || t[j + 1] !== 'NFQUEUE' || q < 0 || Number(t[q + 1]) !== queue) continue;
+    if (c < 0 || j < 0 || nfqueueFirstQueue(t) !== queue) continue;
     const n = t[c + 1] ?? '';
     if (!/^\d+$/.test(n)) continue;
     packets += Number(n);

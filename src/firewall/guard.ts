@@ -20,7 +20,7 @@
 //
 // A failing firewall command is logged (once a minute per step and family), counted, and retried
 // at the next check: it never stops the daemon and never stops the rewriting.
-import { binaryFor, firewallError, formatCommand, isOurs, ruleSpec, splitRuleLine, TABLE } from './iptables.js';
+import { binaryFor, firewallError, formatCommand, isOurs, nfqueueFirstQueue, ruleSpec, splitRuleLine, TABLE } from './iptables.js';
 import type { FirewallRule } from './plan.js';
 import type { CommandRunner } from './runner.js';
 import type { Logger } from '../log/logger.js';
@@ -120,10 +120,7 @@ function key(tokens: readonly string[]): string {
   return tokens.join(' ');
 }
 
-function queueOf(tokens: readonly string[]): number | null {
-  const i = tokens.indexOf('--queue-num');
-  return i < 0 || tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE' ? null : Number(tokens[i + 1]);
-}
+const queueOf = nfqueueFirstQueue;
 
 export class FirewallGuard {
   private entries: Entry[] = [];

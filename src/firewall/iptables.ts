@@ -38,6 +38,13 @@ function portArgs(ports: readonly PortRange[], single: string, multi: string): s
 /** The loopback interface: never queued from OUTPUT. */
 export const LOOPBACK = 'lo';
 
+/** One queue, or a range iptables balances over by a symmetric hash of the addresses (xt_NFQUEUE). */
+function queueArgs(r: FirewallRule): string[] {
+  if (r.queueLast === r.queue) return ['--queue-num', String(r.queue)];
+  const balance = ['--queue-balance', `${r.queue}:${r.queueLast}`];
+  return r.cpuFanout ? [...balance, '--queue-cpu-fanout'] : balance;
+}
+
 /** Everything after "-t mangle -A CHAIN". */
 export function ruleSpec(r: FirewallRule): string[] {
   const args = ['-p', 'tcp'];
@@ -54,7 +61,7 @@ export function ruleSpec(r: FirewallRule): string[] {
   if (r.mark !== null) args.push('-m', 'mark', '--mark', `0x${r.mark.value.toString(16)}/0x${r.mark.mask.toString(16)}`);
   args.push('-m', 'comment', '--comment', FIREWALL_TAG);
   // --queue-bypass: with no daemon bound to the queue, the kernel accepts instead of dropping.
-  args.push('-j', 'NFQUEUE', '--queue-num', String(r.queue), '--queue-bypass');
+  args.push('-j', 'NFQUEUE', ...queueArgs(r), '--queue-bypass');
   return args;
 }
 
@@ -68,6 +75,18 @@ export function formatCommand(command: FirewallCommand): string {
 
 export function binariesFor(family: FamilyChoice): ('iptables' | 'ip6tables')[] {
   return family === 'both' ? ['iptables', 'ip6tables'] : [binaryFor(family)];
+}
+
+/**
+ * The queue an NFQUEUE rule of an `iptables -S` line sends to: --queue-num N, or the first queue of
+ * --queue-balance FIRST:LAST (our balanced rules are known by their first queue); null for other rules.
+ */
+export function nfqueueFirstQueue(tokens: readonly string[]): number | null {
+  if (tokens[tokens.indexOf('-j') + 1] !== 'NFQUEUE') return null;
+  const q = tokens.indexOf('--queue-num');
+  if (q >= 0) return Number(tokens[q + 1]);
+  const b = tokens.indexOf('--queue-balance');
+  return b >= 0 ? Number((tokens[b + 1] ?? '').split(':')[0]) : null;
 }
 
 /** Splits one `iptables -S` line; quotes appear only around comments with spaces. */

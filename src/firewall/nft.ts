@@ -39,7 +39,9 @@ export function nftRule(r: FirewallRule): string {
   if (r.destinationPorts.length > 0) parts.push(`tcp dport ${ports(r.destinationPorts)}`);
   if (r.mark !== null) parts.push(`meta mark & 0x${r.mark.mask.toString(16)} == 0x${r.mark.value.toString(16)}`);
   // bypass: with no daemon bound to the queue, the kernel accepts instead of dropping.
-  parts.push(`queue num ${r.queue} bypass`, `comment "${FIREWALL_TAG}"`);
+  // A range: nft spreads flows by a hash of the packet (or by CPU with fanout).
+  const num = r.queueLast === r.queue ? String(r.queue) : `${r.queue}-${r.queueLast}`;
+  parts.push(`queue num ${num} ${r.cpuFanout ? 'bypass,fanout' : 'bypass'}`, `comment "${FIREWALL_TAG}"`);
   return parts.join(' ');
 }
 

@@ -30,7 +30,11 @@ export interface FirewallRule {
   readonly sourcePorts: readonly PortRange[];
   readonly destinationPorts: readonly PortRange[];
   readonly mark: Mark | null;
+  /** The first queue; with queueLast above it, the rule balances flows over queue..queueLast. */
   readonly queue: number;
+  readonly queueLast: number;
+  /** Spread by CPU instead of by address hash (only with a range). */
+  readonly cpuFanout: boolean;
 }
 
 export interface PlanOptions {
@@ -41,9 +45,10 @@ export interface PlanOptions {
 }
 
 export function planFirewall(config: Config, options: PlanOptions): FirewallRule[] {
-  const queue = options.queue ?? config.queue;
+  const queues = options.queue === undefined ? config.queues : { first: options.queue, last: options.queue };
+  const target: QueueTarget = { queue: queues.first, queueLast: queues.last, cpuFanout: queues.first !== queues.last && config.queueCpuFanout };
   const out: FirewallRule[] = [];
-  for (const rule of config.rules) out.push(...rulesFor(rule, queue, options.family));
+  for (const rule of config.rules) out.push(...rulesFor(rule, target, options.family));
   return simplify(out);
 }
 
@@ -61,7 +66,9 @@ function portCount(ports: readonly PortRange[]): number {
   return ports.reduce((n, p) => n + (p.from === p.to ? 1 : 2), 0);
 }
 
-function rulesFor(rule: Rule, queue: number, wanted: FamilyChoice): FirewallRule[] {
+type QueueTarget = Pick<FirewallRule, 'queue' | 'queueLast' | 'cpuFanout'>;
+
+function rulesFor(rule: Rule, target: QueueTarget, wanted: FamilyChoice): FirewallRule[] {
   const m = rule.match;
   const out: FirewallRule[] = [];
   // Too many ports for one multiport match: queue every port rather than split (never queue less).
@@ -93,7 +100,7 @@ function rulesFor(rule: Rule, queue: number, wanted: FamilyChoice): FirewallRule
           sourcePorts,
           destinationPorts,
           mark: m.mark,
-          queue,
+          ...target,
         });
       }
     }
@@ -120,6 +127,7 @@ function simplify(rules: FirewallRule[]): FirewallRule[] {
     a.family === b.family &&
     a.chain === b.chain &&
     a.queue === b.queue &&
+    a.queueLast === b.queueLast &&
     (a.direction === 'both' || a.direction === b.direction) &&
     !restricted(a);
   const seen = new Set<string>();

@@ -3,40 +3,16 @@
 // cannot send on an AF_UNIX datagram socket. Without NOTIFY_SOCKET (not under systemd, or a unit
 // that is not Type=notify) every call is a no-op. A failed send is logged once and never thrown: the
 // daemon keeps forwarding packets whatever its supervisor hears.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log/logger.js';
+import type { SdNotifyBinding } from '../native/contract.js';
 
-export interface SdNotifyBinding {
-  sdNotify(socketPath: string, message: string): void;
-}
-
-/**
- * Where the addon is built: a second target of addon/binding.gyp, addon/build/Release/sd_notify.node.
- * Both src/lifecycle/ and dist/src/lifecycle/ find it relative to this file.
- */
-export function defaultSdNotifyAddonPath(): string {
-  const candidates = ['../../addon/build/Release/sd_notify.node', '../../../addon/build/Release/sd_notify.node'].map((rel) =>
-    fileURLToPath(new URL(rel, import.meta.url)),
-  );
-  return candidates.find((p) => existsSync(p)) ?? candidates[1]!;
-}
-
-/** The addon, or undefined when it was not built (then notifications cannot be sent). */
-export function loadSdNotifyBinding(path = process.env['MSSMANGLER_SD_NOTIFY_ADDON'] ?? defaultSdNotifyAddonPath()): SdNotifyBinding | undefined {
-  try {
-    return createRequire(import.meta.url)(path) as SdNotifyBinding;
-  } catch {
-    return undefined;
-  }
-}
+export type { SdNotifyBinding };
 
 export interface NotifierOptions {
   /** Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Default: loadSdNotifyBinding(), loaded only when NOTIFY_SOCKET is set. */
-  readonly binding?: SdNotifyBinding;
+  /** From loadSdNotify() (src/native/load.ts), or a double; undefined when the addon is not built. */
+  readonly binding: SdNotifyBinding | undefined;
   readonly logger?: Logger;
   /** Default process.pid; compared with WATCHDOG_PID. */
   readonly pid?: number;
@@ -56,7 +32,7 @@ export class SystemdNotifier {
   private readonly logger: Logger | undefined;
   private failureLogged = false;
 
-  constructor(options: NotifierOptions = {}) {
+  constructor(options: NotifierOptions) {
     const env = options.env ?? process.env;
     this.logger = options.logger;
     const socket = env['NOTIFY_SOCKET'];
@@ -67,7 +43,7 @@ export class SystemdNotifier {
       return;
     }
     this.socketPath = socket;
-    this.binding = options.binding ?? loadSdNotifyBinding();
+    this.binding = options.binding;
     if (this.binding === undefined) {
       this.logger?.warn('NOTIFY_SOCKET is set but the sd_notify addon is not built: systemd will not hear readiness', {
         code: 'ERR_SD_NOTIFY_MISSING',

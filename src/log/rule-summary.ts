@@ -28,7 +28,8 @@ export class RuleSummary {
   private snapshots = new Map<string, RuleSnapshot>();
 
   constructor(
-    private readonly counters: PacketCounters,
+    /** One store, or (with several workers) a function that sums them. */
+    private readonly counters: PacketCounters | (() => PacketCounters),
     private readonly logger: Logger,
     options: RuleSummaryOptions = {},
   ) {
@@ -40,7 +41,7 @@ export class RuleSummary {
   tick(): void {
     if (!this.logger.isInfoEnabled) return;
     const now = this.now();
-    const c = this.counters;
+    const c = typeof this.counters === 'function' ? this.counters() : this.counters;
     const seen = new Map<string, RuleSnapshot>();
     for (let rule = 0; rule < c.rules.length; rule++) {
       const { name, action } = c.rules[rule]!;

@@ -8,14 +8,16 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Outcome, OUTCOME_COUNT, outcomeNames } from '../packet/outcome.js';
 import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
 import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
-import { PMTU_FALLBACK_NAMES, type PacketCounters } from './packet-counters.js';
+import { PMTU_FALLBACK_NAMES, PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
 import type { FirewallGuardCounters } from './firewall-guard-counters.js';
-import { NFQUEUE_PROC_PATH, readQueueStats, type QueueStats } from './queue-stats.js';
+import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from './queue-stats.js';
 
 export interface DaemonMetricsOptions {
   /** The queue whose kernel counters are exported; none are until it is set. */
   readonly queue?: number;
+  /** Several queues (one worker each): overrides `queue`. */
+  readonly queues?: readonly number[];
   /** Where the kernel's queue table is read (tests point it at a fixture). */
   readonly queueProcPath?: string;
   /** process_* and nodejs_* metrics from prom-client; on by default. */
@@ -56,8 +58,19 @@ const NONCONFORMING_DEFAULT_METRICS = [
 const QUEUE_READ_REUSE_MS = 500;
 /** How long one listing of the firewall rules serves: a scrape runs at most one iptables + ip6tables pair. */
 const FIREWALL_READ_REUSE_MS = 1000;
+/** Keeps mssmangler_queue_bypassed_packets_total a counter: see bypassed(). Id sequences per queue. */
+function freshBypass(): { value: number; rulePackets: number; lastIdSequence: Map<number, number>; idWraps: Map<number, number> } {
+  return { value: 0, rulePackets: 0, lastIdSequence: new Map(), idWraps: new Map() };
+}
+
 /** The kernel's packet id is a u32 (nfqnl_instance.id_sequence). */
 const ID_SEQUENCE_MODULUS = 2 ** 32;
+
+/** The daemon's end of each queue, by queue number (read at scrape time; a queue without a reader is left out). */
+export type QueueSocketReader = () => Promise<ReadonlyMap<number, QueueSocketCounters>>;
+
+/** The packet counters: one store, or (with several workers) a function that sums them at scrape time. */
+export type CounterSource = PacketCounters | (() => PacketCounters);
 
 /** Reads the packet counters of our firewall rules that queue to `queue`, per family (never rejects). */
 export type FirewallCounterReader = (queue: number) => Promise<readonly FamilyRulePackets[]>;
@@ -72,26 +85,26 @@ const BYPASSED_HELP =
 
 export class DaemonMetrics {
   readonly registry = new Registry();
-  private queue: number | undefined;
+  private queues: readonly number[];
   private readonly queueProcPath: string;
-  private queueRead: Promise<QueueStats | undefined> | undefined;
+  private queueRead: Promise<ReadonlyMap<number, QueueStats>> | undefined;
   private queueReadAt = 0;
   private readonly reloads = { success: 0, failure: 0 };
   private lastReloadOk = 1;
   private lastReloadSuccessSeconds = Date.now() / 1000;
-  private socketCounters: (() => QueueSocketCounters | undefined) | undefined;
+  private socketCounters: QueueSocketReader | undefined;
+  private readonly counterSource: CounterSource;
+  private snapshot: PacketCounters | undefined;
+  private readonly workerRestarts = new Map<number, number>();
   private firewallCounters: FirewallCounterReader | undefined;
   private firewallGuard: FirewallGuardCounters | undefined;
   private firewallRead: Promise<readonly FamilyRulePackets[]> | undefined;
   private firewallReadAt = 0;
-  /** Keeps mssmangler_queue_bypassed_packets_total a counter: see bypassed(). */
-  private readonly bypass = { value: 0, rulePackets: 0, lastIdSequence: 0, idWraps: 0 };
+  private bypass = freshBypass();
 
-  constructor(
-    readonly counters: PacketCounters,
-    options: DaemonMetricsOptions = {},
-  ) {
-    this.queue = options.queue;
+  constructor(counters: CounterSource, options: DaemonMetricsOptions = {}) {
+    this.counterSource = counters;
+    this.queues = options.queues ?? (options.queue === undefined ? [] : [options.queue]);
     this.queueProcPath = options.queueProcPath ?? NFQUEUE_PROC_PATH;
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
@@ -103,14 +116,34 @@ export class DaemonMetrics {
     for (const m of this.queueMetrics()) this.registry.registerMetric(m.asRegistryMetric());
     for (const m of this.firewallMetrics()) this.registry.registerMetric(m.asRegistryMetric());
     for (const m of this.reloadMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+    for (const m of this.workerMetrics()) this.registry.registerMetric(m.asRegistryMetric());
+  }
+
+  /** The packet counters as of this scrape (summed over workers once per scrape). */
+  get counters(): PacketCounters {
+    if (this.snapshot === undefined) {
+      const source = this.counterSource;
+      this.snapshot = source instanceof PacketCounters ? source : source();
+    }
+    return this.snapshot;
   }
 
   /** Export the kernel counters of this queue number (the daemon knows it once it has bound). */
   setQueue(queue: number | undefined): void {
-    if (queue !== this.queue) Object.assign(this.bypass, { value: 0, rulePackets: 0, lastIdSequence: 0, idWraps: 0 });
-    this.queue = queue;
+    this.setQueues(queue === undefined ? [] : [queue]);
+  }
+
+  /** Export the kernel counters of these queues (one worker each). */
+  setQueues(queues: readonly number[]): void {
+    if (queues.join() !== this.queues.join()) this.bypass = freshBypass();
+    this.queues = [...queues];
     this.queueRead = undefined;
     this.firewallRead = undefined;
+  }
+
+  /** A queue worker died and was started again. */
+  countWorkerRestart(queue: number): void {
+    this.workerRestarts.set(queue, (this.workerRestarts.get(queue) ?? 0) + 1);
   }
 
   /** Where the packet counters of our firewall rules come from (read at scrape time); none until set. */
@@ -124,8 +157,20 @@ export class DaemonMetrics {
     this.firewallGuard = counters;
   }
 
-  /** Where the daemon's end of the queue keeps its counters (read at scrape time). */
+  /** Where the daemon's end of the (first) queue keeps its counters (read at scrape time). */
   setQueueSocketCounters(read: (() => QueueSocketCounters | undefined) | undefined): void {
+    this.socketCounters =
+      read === undefined
+        ? undefined
+        : async () => {
+            const s = read();
+            const queue = this.queues[0];
+            return s === undefined || queue === undefined ? new Map() : new Map([[queue, s]]);
+          };
+  }
+
+  /** Where every queue's end keeps its counters (the supervisor asks its workers at scrape time). */
+  setQueueSocketReader(read: QueueSocketReader | undefined): void {
     this.socketCounters = read;
   }
 
@@ -142,13 +187,15 @@ export class DaemonMetrics {
 
   /** The text exposition format, as served on /metrics. */
   exposition(): Promise<string> {
+    this.snapshot = undefined;
     return this.registry.metrics();
   }
 
   private packetMetrics(): CollectedMetric[] {
-    const c = this.counters;
+    // Read at every use: with several workers each scrape sums afresh (the getter caches per scrape).
+    const c = (): PacketCounters => this.counters;
     const ruleLabels = (row: number): { rule: string; action: string } => {
-      const r = c.rowLabel(row);
+      const r = c().rowLabel(row);
       return { rule: r.name, action: r.action };
     };
     const mssHistogram = (name: string, help: string, buckets: () => Float64Array, sums: () => Float64Array) =>
@@ -156,7 +203,7 @@ export class DaemonMetrics {
         const out: Sample[] = [];
         const b = buckets();
         const s = sums();
-        for (let rule = 0; rule < c.rules.length; rule++) {
+        for (let rule = 0; rule < c().rules.length; rule++) {
           histogramSamples(name, ruleLabels(rule), MSS_BUCKETS, b, rule * MSS_BUCKET_SLOTS, s[rule]!, out);
         }
         return out;
@@ -168,11 +215,11 @@ export class DaemonMetrics {
         'counter',
         () => {
           const out: Sample[] = [];
-          for (let row = 0; row <= c.noRule; row++) {
+          for (let row = 0; row <= c().noRule; row++) {
             const labels = ruleLabels(row);
             // Outcome.Parsed is an intermediate state, never a final outcome.
             for (let o = Outcome.Parsed + 1; o < OUTCOME_COUNT; o++) {
-              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c.outcomeCount(row, o) });
+              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c().outcomeCount(row, o) });
             }
           }
           return out;
@@ -181,66 +228,77 @@ export class DaemonMetrics {
       mssHistogram(
         'mssmangler_mss_before_bytes',
         'MSS option value as received, per rule (segments without an MSS option are not observed).',
-        () => c.mssBeforeBuckets,
-        () => c.mssBeforeSum,
+        () => c().mssBeforeBuckets,
+        () => c().mssBeforeSum,
       ),
       mssHistogram(
         'mssmangler_mss_after_bytes',
         'MSS option value as sent (unchanged, rewritten or inserted; the would-be value in a dry run), per rule.',
-        () => c.mssAfterBuckets,
-        () => c.mssAfterSum,
+        () => c().mssAfterBuckets,
+        () => c().mssAfterSum,
       ),
       new CollectedMetric(
         'mssmangler_mss_insertions_total',
         'MSS options inserted into SYNs that had none, per rule.',
         'counter',
-        () => c.rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c.outcomeCount(rule, Outcome.Inserted) })),
+        () => c().rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c().outcomeCount(rule, Outcome.Inserted) })),
       ),
       new CollectedMetric('mssmangler_rules', 'Rules in the configuration in force.', 'gauge', () => [
-        { labels: {}, value: c.rules.length },
+        { labels: {}, value: c().rules.length },
       ]),
       new CollectedMetric('mssmangler_pmtu_lookups_total', 'Path MTU lookups over rtnetlink (cache misses and refreshes).', 'counter', () => [
-        { labels: {}, value: c.pmtuLookups },
+        { labels: {}, value: c().pmtuLookups },
       ]),
       new CollectedMetric('mssmangler_pmtu_lookup_failures_total', 'Path MTU lookups that found no route or MTU.', 'counter', () => [
-        { labels: {}, value: c.pmtuLookupFailures },
+        { labels: {}, value: c().pmtuLookupFailures },
       ]),
       new CollectedMetric(
         'mssmangler_pmtu_fallbacks_total',
         'clamp-to-pmtu segments whose MTU came from a fallback: the output interface MTU or the configured floor.',
         'counter',
-        () => PMTU_FALLBACK_NAMES.map((to, i) => ({ labels: { to }, value: c.pmtuFallbacks[i]! })),
+        () => PMTU_FALLBACK_NAMES.map((to, i) => ({ labels: { to }, value: c().pmtuFallbacks[i]! })),
       ),
       new CollectedMetric('mssmangler_batch_packets', 'Packets per batch read from the queue.', 'histogram', () => {
         const out: Sample[] = [];
-        histogramSamples('mssmangler_batch_packets', {}, BATCH_BUCKETS, c.batchBuckets, 0, c.batchSum, out);
+        histogramSamples('mssmangler_batch_packets', {}, BATCH_BUCKETS, c().batchBuckets, 0, c().batchSum, out);
         return out;
       }),
       new CollectedMetric('mssmangler_verdict_errors_total', 'Verdicts the kernel refused or that could not be sent.', 'counter', () => [
-        { labels: {}, value: c.verdictErrors },
+        { labels: {}, value: c().verdictErrors },
       ]),
       new CollectedMetric(
         'mssmangler_handler_errors_total',
         'Batches whose handler threw; their packets were accepted unchanged.',
         'counter',
-        () => [{ labels: {}, value: c.handlerErrors }],
+        () => [{ labels: {}, value: c().handlerErrors }],
       ),
     ];
   }
 
-  private readQueue(): Promise<QueueStats | undefined> {
-    const queue = this.queue;
-    if (queue === undefined) return Promise.resolve(undefined);
+  /** The kernel's line of each of our queues that is bound (one read of the file serves a scrape). */
+  private async readQueues(): Promise<QueueStats[]> {
+    if (this.queues.length === 0) return [];
     const now = Date.now();
     if (this.queueRead === undefined || now - this.queueReadAt > QUEUE_READ_REUSE_MS) {
-      this.queueRead = readQueueStats(queue, this.queueProcPath);
+      this.queueRead = readAllQueueStats(this.queueProcPath);
       this.queueReadAt = now;
     }
-    return this.queueRead;
+    const all = await this.queueRead;
+    return this.queues.flatMap((q) => {
+      const s = all.get(q);
+      return s === undefined ? [] : [s];
+    });
+  }
+
+  /** The label of range-wide series (the firewall rules feed the whole range): "5", or "0-3". */
+  private rangeLabel(): string | number | undefined {
+    const q = this.queues;
+    if (q.length === 0) return undefined;
+    return q.length === 1 ? q[0]! : `${q[0]!}-${q[q.length - 1]!}`;
   }
 
   private readFirewall(): Promise<readonly FamilyRulePackets[]> {
-    const queue = this.queue;
+    const queue = this.queues[0];
     const read = this.firewallCounters;
     if (queue === undefined || read === undefined) return Promise.resolve([]);
     const now = Date.now();
@@ -258,13 +316,19 @@ export class DaemonMetrics {
    * reset (the rules reinstalled: their sum went down) starts over. The id sequence wraps at 2^32;
    * wraps seen between scrapes are added back.
    */
-  private bypassed(rules: readonly FamilyRulePackets[], s: QueueStats): number {
+  private bypassed(rules: readonly FamilyRulePackets[], stats: readonly QueueStats[]): number {
     const b = this.bypass;
-    if (s.idSequence < b.lastIdSequence) b.idWraps++;
-    b.lastIdSequence = s.idSequence;
+    // Each queue has its own id sequence; the rules feed all of them.
+    let queued = 0;
+    for (const s of stats) {
+      const last = b.lastIdSequence.get(s.queue) ?? 0;
+      const wraps = (b.idWraps.get(s.queue) ?? 0) + (s.idSequence < last ? 1 : 0);
+      b.idWraps.set(s.queue, wraps);
+      b.lastIdSequence.set(s.queue, s.idSequence);
+      queued += wraps * ID_SEQUENCE_MODULUS + s.idSequence + s.droppedQueueFull + s.droppedByUser;
+    }
     const rulePackets = rules.reduce((sum, f) => sum + f.packets, 0);
-    const queued = b.idWraps * ID_SEQUENCE_MODULUS + s.idSequence;
-    const now = Math.max(0, rulePackets - queued - s.droppedQueueFull - s.droppedByUser);
+    const now = Math.max(0, rulePackets - queued);
     b.value = rulePackets < b.rulePackets ? now : Math.max(b.value, now);
     b.rulePackets = rulePackets;
     return b.value;
@@ -277,16 +341,18 @@ export class DaemonMetrics {
         "Packets our firewall rules (comment mssmangler, mangle table) sent towards this queue, per family: the kernel's rule counters, since the rules were installed.",
         'counter',
         async () => {
-          const queue = this.queue;
+          const queue = this.rangeLabel();
           const rules = await this.readFirewall();
           if (queue === undefined) return [];
           return rules.map((f) => ({ labels: { queue, family: `ipv${f.family}` }, value: f.packets }));
         },
       ),
       new CollectedMetric('mssmangler_queue_bypassed_packets_total', BYPASSED_HELP, 'counter', async () => {
-        const [rules, s] = await Promise.all([this.readFirewall(), this.readQueue()]);
-        if (rules.length === 0 || s === undefined) return [];
-        return [{ labels: { queue: s.queue }, value: this.bypassed(rules, s) }];
+        const [rules, stats] = await Promise.all([this.readFirewall(), this.readQueues()]);
+        const queue = this.rangeLabel();
+        // Every queue must be bound: a missing id sequence would count its packets as bypassed.
+        if (rules.length === 0 || queue === undefined || stats.length !== this.queues.length) return [];
+        return [{ labels: { queue }, value: this.bypassed(rules, stats) }];
       }),
       // The guard's own counts (run --manage-firewall), absent without it: a 0 would claim a watch no one keeps.
       new CollectedMetric(
@@ -312,34 +378,26 @@ export class DaemonMetrics {
 
   private queueMetrics(): CollectedMetric[] {
     const field = (name: string, help: string, type: 'counter' | 'gauge', pick: (s: QueueStats) => number) =>
-      new CollectedMetric(name, help, type, async () => {
-        const s = await this.readQueue();
-        return s === undefined ? [] : [{ labels: { queue: s.queue }, value: pick(s) }];
-      });
+      new CollectedMetric(name, help, type, async () => (await this.readQueues()).map((s) => ({ labels: { queue: s.queue }, value: pick(s) })));
+    const sockets = async (): Promise<ReadonlyMap<number, QueueSocketCounters>> => (await this.socketCounters?.()) ?? new Map();
     return [
-      new CollectedMetric('mssmangler_queue_received_packets_total', 'Packets the daemon received from its queue socket.', 'counter', () => {
-        const s = this.socketCounters?.();
-        return s === undefined || this.queue === undefined ? [] : [{ labels: { queue: this.queue }, value: s.packets }];
-      }),
+      new CollectedMetric('mssmangler_queue_received_packets_total', 'Packets the daemon received from its queue socket.', 'counter', async () =>
+        [...(await sockets())].map(([queue, s]) => ({ labels: { queue }, value: s.packets })),
+      ),
       new CollectedMetric(
         'mssmangler_queue_socket_events_total',
         'Events on the daemon end of the queue: id-gap (packets the kernel could not deliver to the full socket; with fail-open they passed unchanged), enobufs, recv-error, send-error, bad-verdict.',
         'counter',
-        () => {
-          const s = this.socketCounters?.();
-          const queue = this.queue;
-          if (s === undefined || queue === undefined) return [];
-          return SOCKET_EVENTS.map(([event, field]) => ({ labels: { queue, event }, value: s[field] }));
-        },
+        async () =>
+          [...(await sockets())].flatMap(([queue, s]) => SOCKET_EVENTS.map(([event, field]) => ({ labels: { queue, event }, value: s[field] }))),
       ),
       new CollectedMetric(
         'mssmangler_queue_bound',
         "1 when the kernel lists this daemon's queue in /proc/net/netfilter/nfnetlink_queue, 0 when not.",
         'gauge',
         async () => {
-          const queue = this.queue;
-          if (queue === undefined) return [];
-          return [{ labels: { queue }, value: (await this.readQueue()) === undefined ? 0 : 1 }];
+          const bound = new Set((await this.readQueues()).map((s) => s.queue));
+          return this.queues.map((queue) => ({ labels: { queue }, value: bound.has(queue) ? 1 : 0 }));
         },
       ),
       field('mssmangler_queue_waiting_packets', 'Packets waiting in the kernel queue for a verdict (kernel queue_total).', 'gauge', (s) => s.waiting),
@@ -356,6 +414,17 @@ export class DaemonMetrics {
         (s) => s.droppedByUser,
       ),
       field('mssmangler_queue_id_sequence', 'Id of the last packet the kernel queued (wraps at 2^32).', 'gauge', (s) => s.idSequence),
+    ];
+  }
+
+  private workerMetrics(): CollectedMetric[] {
+    return [
+      new CollectedMetric(
+        'mssmangler_worker_restarts_total',
+        'Queue worker threads that died (an exception escaped, or the thread was terminated) and were started again, per queue.',
+        'counter',
+        () => this.queues.map((queue) => ({ labels: { queue }, value: this.workerRestarts.get(queue) ?? 0 })),
+      ),
     ];
   }
 

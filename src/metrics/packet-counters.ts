@@ -4,6 +4,11 @@
 //
 // Float64Array, not Uint32Array: a busy router passes 2^32 SYNs in weeks, and a double counts exactly
 // to 2^53.
+//
+// Every array lives in a SharedArrayBuffer: a queue worker thread writes its own PacketCounters, and
+// the supervisor reads the same memory (memory() / PacketCounters.over) and sums the workers at scrape
+// time (sumCounters). One writer per array, so no Atomics: a reader sees each count whole (an aligned
+// 8-byte store), at worst one scrape late.
 import { OUTCOME_COUNT } from '../packet/outcome.js';
 import { BATCH_BUCKET_SLOTS, MSS_BUCKET_SLOTS, batchSlot, mssSlot } from './buckets.js';
 
@@ -35,6 +40,37 @@ export const PMTU_FALLBACK_NAMES: readonly string[] = ['interface-mtu', 'floor',
 /** Sentinel for observeMss when the segment had no MSS option (an insertion). */
 export const NO_MSS = -1;
 
+/** A Float64Array over fresh shared memory (zeroed). */
+function sharedFloat64(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT));
+}
+
+function sharedInt32(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** Slots of PacketCounters.globals. */
+const Global = { batchSum: 0, pmtuLookups: 1, pmtuLookupFailures: 2, verdictErrors: 3, handlerErrors: 4 } as const;
+const GLOBAL_SLOTS = 5;
+
+/**
+ * The arrays of one PacketCounters, as posted between threads: typed arrays over SharedArrayBuffers
+ * arrive as views of the same memory. Replaced as a whole when the rules change (setRules).
+ */
+export interface CounterMemory {
+  readonly rules: readonly RuleLabel[];
+  readonly packets: Float64Array;
+  readonly mssBeforeBuckets: Float64Array;
+  readonly mssBeforeSum: Float64Array;
+  readonly mssAfterBuckets: Float64Array;
+  readonly mssAfterSum: Float64Array;
+  readonly lastMssBefore: Int32Array;
+  readonly lastMssAfter: Int32Array;
+  readonly batchBuckets: Float64Array;
+  readonly pmtuFallbacks: Float64Array;
+  readonly globals: Float64Array;
+}
+
 export class PacketCounters {
   /** The rules the per-rule rows belong to, in rule index order. Row rules.length is NO_RULE. */
   rules: readonly RuleLabel[] = [];
@@ -42,27 +78,56 @@ export class PacketCounters {
   noRule = 0;
 
   /** [row * OUTCOME_COUNT + outcome] */
-  packets = new Float64Array(OUTCOME_COUNT);
+  packets = sharedFloat64(OUTCOME_COUNT);
   /** [rule * MSS_BUCKET_SLOTS + slot], non-cumulative: the collector sums them up at scrape time. */
-  mssBeforeBuckets = new Float64Array(0);
-  mssBeforeSum = new Float64Array(0);
-  mssAfterBuckets = new Float64Array(0);
-  mssAfterSum = new Float64Array(0);
+  mssBeforeBuckets = sharedFloat64(0);
+  mssBeforeSum = sharedFloat64(0);
+  mssAfterBuckets = sharedFloat64(0);
+  mssAfterSum = sharedFloat64(0);
   /** The last MSS seen and sent per rule, for the rate-limited summary log line. */
-  lastMssBefore = new Int32Array(0);
-  lastMssAfter = new Int32Array(0);
+  lastMssBefore = sharedInt32(0);
+  lastMssAfter = sharedInt32(0);
 
   /** Non-cumulative batch size buckets. */
-  readonly batchBuckets = new Float64Array(BATCH_BUCKET_SLOTS);
-  batchSum = 0;
-  pmtuLookups = 0;
-  pmtuLookupFailures = 0;
-  readonly pmtuFallbacks = new Float64Array(PMTU_FALLBACK_NAMES.length);
-  verdictErrors = 0;
-  handlerErrors = 0;
+  readonly batchBuckets: Float64Array;
+  readonly pmtuFallbacks: Float64Array;
+  /** The scalar counters, in Global slots (shared memory holds arrays, not fields). */
+  readonly globals: Float64Array;
 
   constructor(rules: readonly RuleLabel[] = []) {
+    this.batchBuckets = sharedFloat64(BATCH_BUCKET_SLOTS);
+    this.pmtuFallbacks = sharedFloat64(PMTU_FALLBACK_NAMES.length);
+    this.globals = sharedFloat64(GLOBAL_SLOTS);
     this.setRules(rules);
+  }
+
+  /** A reader over another thread's counters (the supervisor's view of a worker). Never write to it. */
+  static over(memory: CounterMemory): PacketCounters {
+    const c = Object.create(PacketCounters.prototype) as PacketCounters;
+    Object.assign(c, { ...memory, rules: Object.freeze([...memory.rules]), noRule: memory.rules.length });
+    return c;
+  }
+
+  /** This store's arrays, to post to another thread (see CounterMemory). */
+  memory(): CounterMemory {
+    const { rules, packets, mssBeforeBuckets, mssBeforeSum, mssAfterBuckets, mssAfterSum, lastMssBefore, lastMssAfter, batchBuckets, pmtuFallbacks, globals } = this;
+    return { rules, packets, mssBeforeBuckets, mssBeforeSum, mssAfterBuckets, mssAfterSum, lastMssBefore, lastMssAfter, batchBuckets, pmtuFallbacks, globals };
+  }
+
+  get batchSum(): number {
+    return this.globals[Global.batchSum]!;
+  }
+  get pmtuLookups(): number {
+    return this.globals[Global.pmtuLookups]!;
+  }
+  get pmtuLookupFailures(): number {
+    return this.globals[Global.pmtuLookupFailures]!;
+  }
+  get verdictErrors(): number {
+    return this.globals[Global.verdictErrors]!;
+  }
+  get handlerErrors(): number {
+    return this.globals[Global.handlerErrors]!;
   }
 
   // ---- packet path: each is a few loads and stores, nothing allocated, nothing thrown ----
@@ -90,15 +155,15 @@ export class PacketCounters {
   /** One batch handed over by the queue (n >= 1 packets). */
   observeBatch(n: number): void {
     this.batchBuckets[batchSlot(n)]!++;
-    this.batchSum += n;
+    this.globals[Global.batchSum]! += n;
   }
 
   countPmtuLookup(): void {
-    this.pmtuLookups++;
+    this.globals[Global.pmtuLookups]!++;
   }
 
   countPmtuLookupFailure(): void {
-    this.pmtuLookupFailures++;
+    this.globals[Global.pmtuLookupFailures]!++;
   }
 
   /** kind: a PmtuFallback value. */
@@ -107,11 +172,11 @@ export class PacketCounters {
   }
 
   countVerdictErrors(n: number): void {
-    this.verdictErrors += n;
+    this.globals[Global.verdictErrors]! += n;
   }
 
   countHandlerError(): void {
-    this.handlerErrors++;
+    this.globals[Global.handlerErrors]!++;
   }
 
   // ---- reload ----
@@ -135,13 +200,13 @@ export class PacketCounters {
     const oldLastAfter = this.lastMssAfter;
     const n = rules.length;
 
-    const packets = new Float64Array((n + 1) * OUTCOME_COUNT);
-    const before = new Float64Array(n * MSS_BUCKET_SLOTS);
-    const beforeSum = new Float64Array(n);
-    const after = new Float64Array(n * MSS_BUCKET_SLOTS);
-    const afterSum = new Float64Array(n);
-    const lastBefore = new Int32Array(n);
-    const lastAfter = new Int32Array(n);
+    const packets = sharedFloat64((n + 1) * OUTCOME_COUNT);
+    const before = sharedFloat64(n * MSS_BUCKET_SLOTS);
+    const beforeSum = sharedFloat64(n);
+    const after = sharedFloat64(n * MSS_BUCKET_SLOTS);
+    const afterSum = sharedFloat64(n);
+    const lastBefore = sharedInt32(n);
+    const lastAfter = sharedInt32(n);
 
     const oldIndex = new Map<string, number>();
     old.forEach((r, i) => oldIndex.set(`${r.name}\u0000${r.action}`, i));
@@ -181,4 +246,38 @@ export class PacketCounters {
   rowLabel(row: number): RuleLabel {
     return row < this.rules.length ? this.rules[row]! : NO_RULE;
   }
+}
+
+/**
+ * The sum of several stores (one per queue worker) under the rule list `rules`: each worker's rows are
+ * matched by rule name and action, so a worker still on the previous rules during a reload adds what
+ * its rows share with the new list. The last MSS per rule is the first worker's that has one. Scrape
+ * time only: allocates.
+ */
+export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketCounters[]): PacketCounters {
+  const sum = new PacketCounters(rules);
+  const index = new Map<string, number>();
+  rules.forEach((r, i) => index.set(`${r.name}\u0000${r.action}`, i));
+  const add = (to: Float64Array, toAt: number, from: Float64Array, fromAt: number, n: number): void => {
+    for (let k = 0; k < n; k++) to[toAt + k]! += from[fromAt + k]!;
+  };
+  for (const part of parts) {
+    const rowOf = (row: number): number => (row === part.noRule ? sum.noRule : (index.get(`${part.rules[row]!.name}\u0000${part.rules[row]!.action}`) ?? -1));
+    for (let row = 0; row <= part.noRule; row++) {
+      const to = rowOf(row);
+      if (to < 0) continue;
+      add(sum.packets, to * OUTCOME_COUNT, part.packets, row * OUTCOME_COUNT, OUTCOME_COUNT);
+      if (row === part.noRule) continue;
+      add(sum.mssBeforeBuckets, to * MSS_BUCKET_SLOTS, part.mssBeforeBuckets, row * MSS_BUCKET_SLOTS, MSS_BUCKET_SLOTS);
+      add(sum.mssAfterBuckets, to * MSS_BUCKET_SLOTS, part.mssAfterBuckets, row * MSS_BUCKET_SLOTS, MSS_BUCKET_SLOTS);
+      sum.mssBeforeSum[to]! += part.mssBeforeSum[row]!;
+      sum.mssAfterSum[to]! += part.mssAfterSum[row]!;
+      if (sum.lastMssBefore[to] === 0) sum.lastMssBefore[to] = part.lastMssBefore[row]!;
+      if (sum.lastMssAfter[to] === 0) sum.lastMssAfter[to] = part.lastMssAfter[row]!;
+    }
+    add(sum.batchBuckets, 0, part.batchBuckets, 0, sum.batchBuckets.length);
+    add(sum.pmtuFallbacks, 0, part.pmtuFallbacks, 0, sum.pmtuFallbacks.length);
+    add(sum.globals, 0, part.globals, 0, GLOBAL_SLOTS);
+  }
+  return sum;
 }

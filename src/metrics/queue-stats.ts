@@ -65,3 +65,14 @@ export async function readQueueStats(queue: number, path = NFQUEUE_PROC_PATH): P
   }
   return parseQueueStats(text).find((s) => s.queue === queue);
 }
+
+/** The kernel's counters of every queue bound in this network namespace, by queue (empty when unreadable). */
+export async function readAllQueueStats(path = NFQUEUE_PROC_PATH): Promise<ReadonlyMap<number, QueueStats>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return new Map();
+  }
+  return new Map(parseQueueStats(text).map((s) => [s.queue, s]));
+}

@@ -64,6 +64,8 @@ export interface MetricsServerOptions {
   readonly contentType: string;
   /** /healthz answers 200 while this is true (the queue is bound), 503 otherwise. */
   readonly isHealthy: () => boolean;
+  /** Why the daemon is not healthy, for the 503 body (default "queue not bound"). */
+  readonly healthProblem?: () => string | undefined;
 }
 
 export interface MetricsServer {
@@ -144,7 +146,8 @@ async function handle(options: MetricsServerOptions, req: IncomingMessage, res: 
   }
   if (path === '/healthz') {
     const ok = options.isHealthy();
-    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'queue not bound\n');
+    const problem = ok ? undefined : (options.healthProblem?.() ?? 'queue not bound');
+    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `${problem}\n`);
     return;
   }
   res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');

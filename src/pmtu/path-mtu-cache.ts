@@ -21,7 +21,7 @@
 // from many sources misses on every packet, so a batch asks the kernel at most lookupBudget times;
 // past that, lookups are answered from what is known without asking (the output interface's MTU,
 // and the input interface's as the way back) and counted as budget fallbacks.
-import { GenerationIndex } from './native.js';
+import { GenerationIndex } from '../native/contract.js';
 import type { RouteMtuSource } from './route-mtu.js';
 
 export interface PathMtuCacheOptions {

@@ -1,6 +1,6 @@
 // The kernel's answer to "what MTU has the route this packet takes", over rtnetlink, and a
 // generation word that changes whenever a route, rule or link does. PathMtuCache sits in front of it.
-import { GenerationIndex, loadRouteMtuNative, type RouteMtuNative, type RouteMtuNativeConstructor, type RouteMtuNativeStats } from './native.js';
+import { GenerationIndex, type RouteMtuNative, type RouteMtuNativeConstructor, type RouteMtuNativeStats } from '../native/contract.js';
 
 /** What PathMtuCache needs from a source of route MTUs (the real one below, or a test double). */
 export interface RouteMtuSource {
@@ -21,8 +21,8 @@ export interface RouteMtuSource {
 export interface RouteMtuOptions {
   /** Wait at most this long for one rtnetlink answer (ms); default 200. */
   timeoutMs?: number;
-  /** The native class; default: loaded from the built addon. */
-  native?: RouteMtuNativeConstructor;
+  /** The native class: NativeBinding.RouteMtu from loadNative(), or a double. */
+  native: RouteMtuNativeConstructor;
 }
 
 const AddressLength = { 4: 4, 6: 16 } as const;
@@ -35,13 +35,12 @@ export class RouteMtu implements RouteMtuSource {
   readonly state = new Uint32Array(1);
   private readonly native: RouteMtuNative;
 
-  constructor(options: RouteMtuOptions = {}) {
+  constructor(options: RouteMtuOptions) {
     const timeoutMs = options.timeoutMs ?? 200;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000) {
       throw new RangeError(`timeoutMs must be an integer from 1 to 10000, not ${timeoutMs}`);
     }
-    const Native = options.native ?? loadRouteMtuNative();
-    this.native = new Native(this.state, { timeoutMs });
+    this.native = new options.native(this.state, { timeoutMs });
   }
 
   get generation(): number {

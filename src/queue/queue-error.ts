@@ -1,6 +1,6 @@
 // The one error class of the queue layer, with stable string codes (they double as log fields and
 // metric labels). The addon's codes pass through unchanged; the others come from this layer.
-import type { NativeErrorCode } from './binding.js';
+import type { NativeErrorCode } from '../native/contract.js';
 
 export type NfQueueErrorCode =
   | NativeErrorCode
@@ -8,7 +8,7 @@ export type NfQueueErrorCode =
   | 'NFQ_ERR_INVALID_OPTION'
   /** addon/build/Release/nfqueue_bindings.node is missing or does not load. */
   | 'NFQ_ERR_ADDON_MISSING'
-  /** The addon was built from a different table layout than src/queue/binding.ts. */
+  /** The addon was built from a different table layout than src/native/contract.ts. */
   | 'NFQ_ERR_ADDON_LAYOUT';
 
 export class NfQueueError extends Error {

@@ -1,7 +1,7 @@
 // NfQueue: one bound NFQUEUE queue. It owns the packet buffer and the descriptor table (allocated once,
 // here), validates options once, and calls the handler once per batch with the same QueueBatch object
 // every time. The binding is a parameter, so this class is tested with a double (test/queue/).
-import { MIN_BUFFER_BYTES, STRIDE, type NativeBinding, type NativeQueue, type NativeQueueStats } from './binding.js';
+import { MIN_BUFFER_BYTES, STRIDE, type NativeBinding, type NativeQueue, type NativeQueueStats } from '../native/contract.js';
 import { readFileSync } from 'node:fs';
 import { NFQUEUE_PROC_PATH, parseQueueStats, type QueueStats } from '../metrics/queue-stats.js';
 import { fromNative, NfQueueError } from './queue-error.js';
@@ -79,7 +79,7 @@ export class NfQueue {
   private readonly native: NativeQueue;
 
   /** Binds the queue; throws NfQueueError (codes in queue-error.ts). */
-  constructor(binding: NativeBinding, options: NfQueueOptions, handler: BatchHandler) {
+  constructor(binding: Pick<NativeBinding, 'Queue'>, options: NfQueueOptions, handler: BatchHandler) {
     this.queue = intOption('queue', options.queue, -1, 0, 65535);
     const maxLen = intOption('maxLen', options.maxLen, NfQueueDefaults.maxLen, 1, 1 << 24);
     const batchSize = intOption('batchSize', options.batchSize, NfQueueDefaults.batchSize, 1, 65536);

@@ -5,7 +5,7 @@ import { ActionMode, InsertMode, type MssAction } from '../packet/action.js';
 import { Direction, type DirectionMask } from '../packet/direction.js';
 import type { PacketInfo } from '../packet/packet-info.js';
 import { FAULT_ACTIONS, type ActionChoice, type Config, type DirectionChoice, type FamilyChoice, type PortRange, type Prefix, type Rule } from '../config/config.js';
-import { Selector } from './selector.js';
+import { Selector, type SelectionMemory } from './selector.js';
 
 /** inIfIndex/outIfIndex table values besides a real ifindex (> 0). */
 export const IFINDEX_ANY = -1;
@@ -61,7 +61,7 @@ export class RuleSet {
   private readonly portTo: Uint16Array;
 
   /** `now`: the clock (Date.now(), ms) selection windows count from: start or reload. */
-  constructor(config: Config, now = 0) {
+  constructor(config: Config, now = 0, selection?: SelectionMemory) {
     const rules = config.rules;
     const n = rules.length;
     this.count = n;
@@ -71,7 +71,7 @@ export class RuleSet {
     this.actionNames = rules.map((r) => r.action);
     this.faults = Uint8Array.from(rules, (r) => (FAULT_ACTIONS.includes(r.action) ? 1 : 0));
     this.selective = Uint8Array.from(rules, (r) => (r.select === null ? 0 : 1));
-    this.selector = new Selector(rules, now);
+    this.selector = new Selector(rules, now, selection);
     this.dryRun = Uint8Array.from(rules, (r) => (r.dryRun || config.dryRun ? 1 : 0));
     this.inInterfaceNames = rules.map((r) => r.match.inInterface);
     this.outInterfaceNames = rules.map((r) => r.match.outInterface);
@@ -173,8 +173,12 @@ export class RuleSet {
   }
 }
 
-export function compileRules(config: Config, now = Date.now()): RuleSet {
-  return new RuleSet(config, now);
+/**
+ * `now`: when selection windows start. `selection`: the selection state shared with the other queue
+ * workers of the same configuration (fresh when absent).
+ */
+export function compileRules(config: Config, now = Date.now(), selection?: SelectionMemory): RuleSet {
+  return new RuleSet(config, now, selection);
 }
 
 function familyBits(family: FamilyChoice): number {

@@ -2,6 +2,11 @@
 // packets a rule matches it acts on. Flat typed arrays indexed by rule, built once per configuration,
 // so a reload starts every counter, random sequence and time window afresh. select() runs per matched
 // packet: no allocation, no exception, no syscall (the caller reads the clock once per batch).
+//
+// With several queue workers, `every`, `maxPackets` and the random sequence mean what they mean with
+// one queue: their state (SelectionMemory) is shared memory that every worker's Selector updates with
+// Atomics, lock-free (a worker that dies mid-update cannot wedge the others). Windows count from one
+// epoch the supervisor hands out; per-flow choices hash only the flow, never the queue.
 import type { PacketInfo } from '../packet/packet-info.js';
 import type { Rule } from '../config/config.js';
 
@@ -9,6 +14,8 @@ import type { Rule } from '../config/config.js';
 const U32_RANGE = 0x100000000;
 /** The golden-ratio increment of a Weyl sequence (2^32 / phi, odd). */
 const GOLDEN = 0x9e3779b9;
+/** The same step as an int32: Atomics.add with an argument above 2^31 (a heap number) allocated per call. */
+const GOLDEN_I32 = GOLDEN | 0;
 
 /** MurmurHash3's 32-bit finalizer (fmix32): every input bit flips each output bit with probability
  * about 1/2. Over a Weyl sequence it is a small, fast, seedable generator; over packet words a hash.
@@ -45,6 +52,32 @@ export function flowHash(bytes: Uint8Array, info: PacketInfo, seed: number): num
   return fmix32(((a + b) | 0) ^ seed);
 }
 
+/**
+ * A selection cap above this acts as this: the count is a signed 32-bit word, which Atomics can keep
+ * and V8 keeps unboxed (an unsigned one above 2^31 would be a heap number: an allocation per packet).
+ */
+export const MAX_PACKETS_CAP = 0x7fffffff;
+
+/**
+ * The state of the rules' selections that several threads share (posted as is: typed arrays over a
+ * SharedArrayBuffer arrive as views of the same memory). Made once per compiled configuration.
+ */
+export interface SelectionMemory {
+  /** Weyl-sequence state of each rule's generator (int32). */
+  readonly state: Int32Array;
+  /** Matches since the last selected one, per rule: 0..every-1 (int32; see MAX_PACKETS_CAP on why signed). */
+  readonly sinceEvery: Int32Array;
+  /** Packets selected so far, per rule (stops at the cap). */
+  readonly selected: Int32Array;
+}
+
+export function selectionMemory(rules: readonly Rule[]): SelectionMemory {
+  const n = rules.length;
+  const state = new Int32Array(new SharedArrayBuffer(4 * n));
+  rules.forEach((r, i) => (state[i] = (r.select?.seed ?? 0) | 0));
+  return { state, sinceEvery: new Int32Array(new SharedArrayBuffer(4 * n)), selected: new Int32Array(new SharedArrayBuffer(4 * n)) };
+}
+
 export class Selector {
   /** Any rule with a time window: the caller then reads the clock once per batch. */
   readonly timed: boolean;
@@ -54,36 +87,63 @@ export class Selector {
   private readonly perFlow: Uint8Array;
   /** Seeds as int32 (see fmix32 on why signed). */
   private readonly seed: Int32Array;
-  /** Weyl-sequence state of each rule's generator. */
+  /** Shared with the other workers' Selectors of the same configuration. */
+  readonly memory: SelectionMemory;
   private readonly state: Int32Array;
   private readonly every: Float64Array;
-  private readonly matches: Float64Array;
+  private readonly sinceEvery: Int32Array;
   private readonly maxPackets: Float64Array;
-  private readonly selected: Float64Array;
+  private readonly selected: Int32Array;
   private readonly fromMs: Float64Array;
   private readonly untilMs: Float64Array;
 
-  constructor(rules: readonly Rule[], epoch: number) {
+  constructor(rules: readonly Rule[], epoch: number, memory: SelectionMemory = selectionMemory(rules)) {
     this.epoch = epoch;
     const sel = rules.map((r) => r.select ?? null);
     this.timed = sel.some((s) => s !== null && (s.after > 0 || s.for !== null));
     this.threshold = Float64Array.from(sel, (s) => (s?.probability == null ? U32_RANGE : s.probability * U32_RANGE));
     this.perFlow = Uint8Array.from(sel, (s) => (s?.perFlow === true ? 1 : 0));
     this.seed = Int32Array.from(sel, (s) => (s?.seed ?? 0) | 0);
-    this.state = Int32Array.from(sel, (s) => (s?.seed ?? 0) | 0);
+    this.memory = memory;
+    this.state = memory.state;
     this.every = Float64Array.from(sel, (s) => s?.every ?? 1);
-    this.matches = new Float64Array(rules.length);
-    this.maxPackets = Float64Array.from(sel, (s) => s?.maxPackets ?? Infinity);
-    this.selected = new Float64Array(rules.length);
+    this.sinceEvery = memory.sinceEvery;
+    this.maxPackets = Float64Array.from(sel, (s) => (s?.maxPackets == null ? Infinity : Math.min(s.maxPackets, MAX_PACKETS_CAP)));
+    this.selected = memory.selected;
     this.fromMs = Float64Array.from(sel, (s) => (s === null ? 0 : s.after * 1000));
     this.untilMs = Float64Array.from(sel, (s) => (s === null || s.for === null ? Infinity : (s.after + s.for) * 1000));
   }
 
   /** The next number of rule r's generator: 32 uniform bits, as a signed int32. */
   next(r: number): number {
-    const s = (this.state[r]! + GOLDEN) | 0;
-    this.state[r] = s;
+    // Atomics.add returns the previous state: every thread takes the next step of one sequence.
+    const s = (Atomics.add(this.state, r, GOLDEN_I32) + GOLDEN_I32) | 0;
     return fmix32(s);
+  }
+
+  /** Counts a match towards `every`; true for every Nth one (the Nth, 2Nth, ...), across threads. */
+  private everyNth(r: number): boolean {
+    const every = this.every[r]!;
+    if (every === 1) return true;
+    const since = this.sinceEvery;
+    for (;;) {
+      const old = Atomics.load(since, r);
+      // every is at most 2^32 - 1: past 2^31 the count wraps into negative int32s, compared unsigned.
+      const next = (old + 1) >>> 0 === every ? 0 : (old + 1) | 0;
+      if (Atomics.compareExchange(since, r, old, next) === old) return next === 0;
+    }
+  }
+
+  /** Takes one of the cap's packets; false once the cap is spent, across threads. */
+  private underCap(r: number): boolean {
+    const cap = this.maxPackets[r]!;
+    if (cap === Infinity) return true;
+    const selected = this.selected;
+    for (;;) {
+      const old = Atomics.load(selected, r);
+      if (old >= cap) return false;
+      if (Atomics.compareExchange(selected, r, old, old + 1) === old) return true;
+    }
   }
 
   /**
@@ -96,15 +156,12 @@ export class Selector {
       const t = now - this.epoch;
       if (t < this.fromMs[r]! || t >= this.untilMs[r]!) return false;
     }
-    const n = ++this.matches[r]!;
-    if (n % this.every[r]! !== 0) return false;
+    if (!this.everyNth(r)) return false;
     const threshold = this.threshold[r]!;
     if (threshold < U32_RANGE) {
       const x = this.perFlow[r] === 1 ? flowHash(bytes, info, this.seed[r]!) : this.next(r);
       if (x >>> 0 >= threshold) return false;
     }
-    if (this.selected[r]! >= this.maxPackets[r]!) return false;
-    this.selected[r]!++;
-    return true;
+    return this.underCap(r);
   }
 }

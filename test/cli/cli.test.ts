@@ -156,6 +156,44 @@ test('cli: rules --backend nft prints the nft script (golden)', () => {
   );
 });
 
+test('cli: rules --queue-balance spreads over a range (iptables golden), --queue-cpu-fanout by CPU', () => {
+  const r = run('rules', '--set-mss', '1380', '--direction', 'syn', '--queue-balance', '2:5', '--family', '4');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'iptables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,ACK,RST,FIN SYN -m comment --comment mssmangler -j NFQUEUE --queue-balance 2:5 --queue-bypass\n' +
+      'iptables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,ACK,RST,FIN SYN -m comment --comment mssmangler -j NFQUEUE --queue-balance 2:5 --queue-bypass\n',
+  );
+  const fanout = run('rules', '--set-mss', '1380', '--direction', 'syn', '--queue-balance', '2:5', '--queue-cpu-fanout', '--family', '6');
+  assert.equal(fanout.code, 0, fanout.stderr);
+  assert.match(fanout.stdout, /^ip6tables -t mangle -A FORWARD .* -j NFQUEUE --queue-balance 2:5 --queue-cpu-fanout --queue-bypass\n/);
+});
+
+test('cli: rules --backend nft with a queue range (golden), fanout as a queue flag', () => {
+  const r = run('rules', '--set-mss', '1380', '--direction', 'synack', '--queue-balance', '0:1', '--queue-cpu-fanout', '--backend', 'nft', '--family', '4');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      '#!/usr/sbin/nft -f',
+      '# mssmangler: queue the TCP SYN and SYN/ACK segments the rules need',
+      'table inet mssmangler',
+      'delete table inet mssmangler',
+      'table inet mssmangler {',
+      '\tchain forward {',
+      '\t\ttype filter hook forward priority mangle; policy accept;',
+      '\t\tmeta nfproto ipv4 tcp flags & (fin | syn | rst | ack) == syn | ack queue num 0-1 bypass,fanout comment "mssmangler"',
+      '\t}',
+      '\tchain output {',
+      '\t\ttype filter hook output priority mangle; policy accept;',
+      '\t\tmeta nfproto ipv4 oifname != "lo" tcp flags & (fin | syn | rst | ack) == syn | ack queue num 0-1 bypass,fanout comment "mssmangler"',
+      '\t}',
+      '}',
+      '',
+    ].join('\n'),
+  );
+});
+
 test('cli: rules for a family no rule selects says so and prints nothing', () => {
   const r = run('rules', '--config', good, '--family', '4');
   assert.equal(r.code, 0);

@@ -38,6 +38,8 @@ test('configFlags maps kebab-case flags to config fields and leaves absent ones 
     configFlags({ _: ['run'], 'set-mss': 1380, 'fail-open': false, 'queue-maxlen': 10, 'metrics-listen': 'off', direction: 'syn' }),
     {
       queue: undefined,
+      queueBalance: undefined,
+      queueCpuFanout: undefined,
       queueMaxLen: 10,
       failOpen: false,
       dryRun: undefined,

@@ -152,6 +152,8 @@ test('config: a minimal file gets every default', () => {
   assert.deepEqual(config, {
     file: 'test.yaml',
     queue: 0,
+    queues: { first: 0, last: 0 },
+    queueCpuFanout: false,
     queueMaxLen: 4096,
     failOpen: true,
     dryRun: false,

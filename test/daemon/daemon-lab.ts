@@ -54,18 +54,18 @@ export class Peers {
     return peers;
   }
 
-  /** One connection from the client to the server over IPv4 or IPv6, sending `bytes` bytes. */
-  connect(family: 4 | 6, bytes = 1000, timeoutMs = 5000): Promise<ConnectionResult> {
+  /** One connection from the client to the server over IPv4 or IPv6, sending `bytes` bytes (from `localAddress` if given). */
+  connect(family: 4 | 6, bytes = 1000, timeoutMs = 5000, localAddress?: string): Promise<ConnectionResult> {
     const id = ++this.nextId;
     const host = family === 4 ? LabAddress.server4 : LabAddress.server6;
     const done = new Promise<ConnectionResult>((resolve) => this.waiting.set(id, (r) => resolve({ ...r, family })));
-    this.client.child.stdin!.write(`${JSON.stringify({ id, host, port: SERVER_PORT, bytes, timeoutMs })}\n`);
+    this.client.child.stdin!.write(`${JSON.stringify({ id, host, port: SERVER_PORT, bytes, timeoutMs, localAddress })}\n`);
     return done;
   }
 
   /** connect() and assert that the server counted every byte. */
-  async transfer(family: 4 | 6, bytes = 1000): Promise<ConnectionResult> {
-    const result = await this.connect(family, bytes);
+  async transfer(family: 4 | 6, bytes = 1000, localAddress?: string): Promise<ConnectionResult> {
+    const result = await this.connect(family, bytes, 5000, localAddress);
     assert.ok(result.ok, `IPv${family} connection of ${bytes} bytes failed: ${JSON.stringify(result)}`);
     assert.equal(result.received, bytes);
     return result;

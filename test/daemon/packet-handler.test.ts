@@ -1,5 +1,5 @@
 // PacketHandler on a fake batch: a buffer and a descriptor table laid out as the addon lays them out
-// (src/queue/binding.ts), with packets from test/packet/craft.ts. No queue, no kernel: what the handler
+// (src/native/contract.ts), with packets from test/packet/craft.ts. No queue, no kernel: what the handler
 // writes into the rows and the bytes, and what it counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,12 +8,13 @@ import { PacketHandler, type PathMtuSource } from '../../src/daemon/packet-handl
 import { createLogger } from '../../src/log/logger.js';
 import { PacketCounters, PmtuFallback } from '../../src/metrics/packet-counters.js';
 import { Outcome } from '../../src/packet/index.js';
-import { PACKET_ALIGN, PacketFlag, Row, STRIDE, TAILROOM } from '../../src/queue/binding.js';
+import { PacketFlag, Row, STRIDE } from '../../src/native/contract.js';
 import type { QueueBatch } from '../../src/queue/queue.js';
 import { compileRules } from '../../src/rules/rule-set.js';
 import { LineCapture, settle } from '../log/capture.js';
 import { craftIpv4Tcp, craftIpv6Tcp, linuxSynOptions } from '../packet/craft.js';
 import { readSyn } from '../queue/syn.js';
+import { layBatch } from '../support/fake-queue.js';
 
 const CONFIG = `
 rules:
@@ -68,26 +69,10 @@ function setUp() {
 
   /** Lays the packets out as the addon does and runs one batch; returns each packet's start offset. */
   const runBatch = (packets: Packet[]): number[] => {
-    const starts: number[] = [];
-    let at = 0;
-    packets.forEach((p, i) => {
-      bytes.set(p.bytes, at);
-      const row = i * STRIDE;
-      table.fill(0, row, row + STRIDE);
-      table[row + Row.id] = i + 1;
-      table[row + Row.offset] = at;
-      table[row + Row.length] = p.bytes.length;
-      table[row + Row.origLength] = p.origLength ?? p.bytes.length;
-      table[row + Row.hook] = 2; // FORWARD
-      table[row + Row.family] = p.bytes[0]! >> 4;
-      table[row + Row.flags] = p.flags ?? 0;
-      table[row + Row.verdict] = 1;
-      starts.push(at);
-      at += Math.ceil((p.bytes.length + TAILROOM) / PACKET_ALIGN) * PACKET_ALIGN;
-    });
-    const batch: QueueBatch = { bytes, table, count: packets.length };
+    const count = layBatch(bytes, table, packets);
+    const batch: QueueBatch = { bytes, table, count };
     handler.handle(batch);
-    return starts;
+    return Array.from({ length: count }, (_, i) => table[i * STRIDE + Row.offset]!);
   };
   const row = (i: number, field: number): number => table[i * STRIDE + field]!;
   /** The MSS option of the packet now in the buffer, after checking its TCP checksum. */

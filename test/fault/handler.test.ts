@@ -11,7 +11,8 @@ import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Outcome } from '../../src/packet/outcome.js';
-import { Row, STRIDE, TAILROOM } from '../../src/queue/binding.js';
+import { Row, STRIDE, TAILROOM } from '../../src/native/contract.js';
+import { layBatch } from '../support/fake-queue.js';
 import { LineCapture, settle } from '../log/capture.js';
 import { craftIpv6Tcp, hex, linuxSynOptions, SYN_ACK } from '../packet/craft.js';
 
@@ -41,13 +42,8 @@ function setup(text = CONFIG) {
 /** One packet in a batch buffer with the queue's tailroom, as the addon hands it over. */
 function batchOf(packet: Uint8Array) {
   const bytes = new Uint8Array(packet.length + TAILROOM);
-  bytes.set(packet);
   const table = new Uint32Array(STRIDE);
-  table[Row.offset] = 0;
-  table[Row.length] = packet.length;
-  table[Row.origLength] = packet.length;
-  table[Row.verdict] = 1;
-  return { bytes, table, count: 1 };
+  return { bytes, table, count: layBatch(bytes, table, [{ bytes: packet }]) };
 }
 
 test('strip with every: 2: the first SYN/ACK passes as not-selected, the second is stripped and logged at info', async () => {

@@ -69,3 +69,12 @@ test('counters: both families through the runner, -t mangle -S -v; a family with
   });
   assert.deepEqual(await readRuleCounters(31, missing), [], 'never rejects');
 });
+
+test('counters: a --queue-balance rule counts for the first queue of its range', () => {
+  const text = [
+    '-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST,FIN SYN -m comment --comment mssmangler -c 70 4200 -j NFQUEUE --queue-balance 0:1 --queue-bypass',
+    '-A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,RST,FIN SYN -m comment --comment mssmangler -c 5 300 -j NFQUEUE --queue-balance 0:1 --queue-cpu-fanout --queue-bypass',
+  ].join('\n');
+  assert.deepEqual(parseRuleCounters(text, 0), { packets: 75, rules: 2 });
+  assert.deepEqual(parseRuleCounters(text, 1), { packets: 0, rules: 0 });
+});

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultSdNotifyAddonPath, type SdNotifyBinding } from '../../src/lifecycle/notify.js';
+import type { SdNotifyBinding } from '../../src/native/contract.js';
+import { SD_NOTIFY_ADDON_PATH } from '../../src/native/load.js';
 
 const require = createRequire(import.meta.url);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,7 +41,7 @@ let built: string | undefined;
 
 /** Path of a loadable sd_notify.node. */
 export function sdNotifyAddonPath(): string {
-  const prebuilt = defaultSdNotifyAddonPath();
+  const prebuilt = SD_NOTIFY_ADDON_PATH;
   if (existsSync(prebuilt)) return prebuilt;
   if (built !== undefined) return built;
   const dir = mkdtempSync(join(tmpdir(), 'mssmangler-sd-notify-build-'));

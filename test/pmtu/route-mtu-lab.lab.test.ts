@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
 import { run } from '../lab/run.js';
 import type { TrackedProcess } from '../lab/process-group.js';
-import { ensureRouteMtuBinding } from './route-mtu-binding.js';
+import { loadNative } from '../../src/native/load.js';
 
 const probeScript = fileURLToPath(new URL('./fixtures/path-mtu-probe.js', import.meta.url));
 
@@ -90,7 +90,7 @@ class Probe {
 }
 
 async function setUp(t: TestContext, tag: string, ttlMs = 60_000): Promise<{ lab: Lab; probe: Probe }> {
-  ensureRouteMtuBinding();
+  loadNative();
   const lab = await Lab.create({ tag, checksumOffloadOff: false });
   t.after(() => lab.destroy());
   return { lab, probe: await Probe.start(lab, ttlMs) };
@@ -286,15 +286,17 @@ test('close() stops answering, and the notification watcher never keeps the proc
 const WORKERS_SCRIPT = `
 const { Worker } = require('node:worker_threads');
 const moduleUrl = process.argv[1];
+const loadUrl = process.argv[2];
 const code = \`
   const { parentPort } = require('node:worker_threads');
-  import(\${JSON.stringify(moduleUrl)}).then(({ RouteMtu }) => {
-    const r = new RouteMtu();
+  Promise.all([import(\${JSON.stringify(moduleUrl)}), import(\${JSON.stringify(loadUrl)})]).then(([{ RouteMtu }, { loadNative }]) => {
+    const r = new RouteMtu({ native: loadNative().RouteMtu });
     parentPort.postMessage(r.route(4, Uint8Array.of(127, 0, 0, 1), 0, -1, 0, 0, 0));
   });\`;
 (async () => {
   const { RouteMtu } = await import(moduleUrl);
-  const main = new RouteMtu();
+  const { loadNative } = await import(loadUrl);
+  const main = new RouteMtu({ native: loadNative().RouteMtu });
   const answers = [main.route(4, Uint8Array.of(127, 0, 0, 1), 0, -1, 0, 0, 0)];
   await Promise.all([1, 2, 3].map(async () => {
     const w = new Worker(code, { eval: true });
@@ -307,10 +309,11 @@ const code = \`
 `;
 
 test('RouteMtu works in worker threads side by side, and workers end without close()', async (t) => {
-  ensureRouteMtuBinding();
+  loadNative();
   const lab = await Lab.create({ tag: 'pmtuw', checksumOffloadOff: false });
   t.after(() => lab.destroy());
   const moduleUrl = new URL('../../src/pmtu/route-mtu.js', import.meta.url).href;
-  const { stdout } = await lab.exec('router', process.execPath, ['-e', WORKERS_SCRIPT, moduleUrl]);
+  const loadUrl = new URL('../../src/native/load.js', import.meta.url).href;
+  const { stdout } = await lab.exec('router', process.execPath, ['-e', WORKERS_SCRIPT, moduleUrl, loadUrl]);
   assert.deepEqual(JSON.parse(stdout), [65536, 65536, 65536, 65536, 65536], 'loopback MTU from every thread');
 });

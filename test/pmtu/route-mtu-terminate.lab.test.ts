@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab, LabInterface } from '../lab/lab.js';
-import { ensureRouteMtuBinding } from './route-mtu-binding.js';
+import { loadNative } from '../../src/native/load.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/route-mtu-terminate.js', import.meta.url));
 
@@ -34,7 +34,7 @@ const cases = [
 ] as const;
 
 test('a worker holding a RouteMtu is terminated or ends: the process exits 0, no socket left open', async (t) => {
-  ensureRouteMtuBinding();
+  loadNative();
   const lab = await Lab.create({ tag: 'pmtut', checksumOffloadOff: false });
   t.after(() => lab.destroy());
 

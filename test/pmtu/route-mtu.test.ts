@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteMtu } from '../../src/pmtu/route-mtu.js';
-import type { RouteMtuNative, RouteMtuNativeOptions, RouteMtuNativeStats } from '../../src/pmtu/native.js';
+import type { RouteMtuNative, RouteMtuNativeOptions, RouteMtuNativeStats } from '../../src/native/contract.js';
 
 function fakeNative() {
   const calls: string[] = [];

@@ -4,7 +4,7 @@
 // verdict until close() and would not arrive while the consumer runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIN_BUFFER_BYTES } from '../../src/queue/binding.js';
+import { MIN_BUFFER_BYTES } from '../../src/native/contract.js';
 import { Lab, LabAddress } from '../lab/lab.js';
 import { sleep, startConsumer, stopConsumer } from './queue-lab.js';
 

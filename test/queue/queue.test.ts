@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NfQueue, NfQueueDefaults, type QueueBatch } from '../../src/queue/queue.js';
 import { NfQueueError } from '../../src/queue/queue-error.js';
-import { MIN_BUFFER_BYTES, Row, STRIDE, type NativeBinding, type NativeQueueOptions, type NativeQueueStats } from '../../src/queue/binding.js';
+import { MIN_BUFFER_BYTES, Row, STRIDE, type NativeBinding, type NativeQueueOptions, type NativeQueueStats } from '../../src/native/contract.js';
 
 interface Call {
   queueNum: number;
@@ -15,7 +15,7 @@ interface Call {
   options: NativeQueueOptions;
 }
 
-function double(fail?: Error): { binding: NativeBinding; calls: Call[]; closed: number[] } {
+function double(fail?: Error): { binding: Pick<NativeBinding, 'Queue'>; calls: Call[]; closed: number[] } {
   const calls: Call[] = [];
   const closed: number[] = [];
   class Queue {
@@ -33,7 +33,7 @@ function double(fail?: Error): { binding: NativeBinding; calls: Call[]; closed: 
       return { packets: 7 } as NativeQueueStats;
     }
   }
-  return { binding: { Queue, layout: {} as NativeBinding['layout'] }, calls, closed };
+  return { binding: { Queue }, calls, closed };
 }
 
 test('NfQueue allocates the buffer and table once and passes every option, defaults filled in', () => {

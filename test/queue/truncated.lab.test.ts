@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
-import { PacketFlag } from '../../src/queue/binding.js';
+import { PacketFlag } from '../../src/native/contract.js';
 import { sleep, startConsumer, stopConsumer } from './queue-lab.js';
 
 const PAYLOAD = 65_507; // the largest UDP payload over IPv4: a 65,535-byte packet

@@ -6,7 +6,7 @@ import { Lab, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 import { readSyn } from './syn.js';
-import { PacketFlag } from '../../src/queue/binding.js';
+import { PacketFlag } from '../../src/native/contract.js';
 
 async function ifindex(lab: Lab, dev: string): Promise<number> {
   const { stdout } = await lab.exec('router', 'ip', ['-j', 'link', 'show', 'dev', dev]);

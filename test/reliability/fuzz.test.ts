@@ -20,7 +20,8 @@ import { parseConfig } from '../../src/config/parse.js';
 import { compileRules } from '../../src/rules/rule-set.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
 import { createLogger } from '../../src/log/logger.js';
-import { Row, STRIDE, TAILROOM, PACKET_ALIGN, PacketFlag, Verdict } from '../../src/queue/binding.js';
+import { Row, STRIDE, TAILROOM, PacketFlag, Verdict } from '../../src/native/contract.js';
+import { describeRow, nextOffset } from '../support/fake-queue.js';
 import { Outcome, PacketInfo, parsePacket } from '../../src/packet/index.js';
 import {
   authenticationHeader, craftIpv4Tcp, craftIpv6Tcp, destinationOptions, espHeader, fragmentHeader, hopByHop,
@@ -284,21 +285,16 @@ test(`fuzz: ${PACKETS} random and mutated packets through PacketHandler.handle`,
     let at = 0;
     for (let r = 0; r < count; r++) {
       const [length, flags] = fuzzPacket(random, pool, bytes, at, info);
-      const row = r * STRIDE;
-      table.fill(0, row, row + STRIDE);
-      table[row + Row.id] = done + r;
-      table[row + Row.offset] = at;
-      table[row + Row.length] = length;
-      table[row + Row.origLength] = flags ? length + 1 + random.below(1000) : length;
-      table[row + Row.hook] = 2;
-      table[row + Row.family] = (bytes[at]! >> 4) === 6 ? 6 : 4;
-      table[row + Row.indev] = 1 + random.below(4);
-      table[row + Row.outdev] = random.below(5);
-      table[row + Row.mark] = random.u32();
-      table[row + Row.flags] = flags;
-      table[row + Row.verdict] = Verdict.accept;
+      // The packet was built in place (fuzzPacket); describe it as the addon would.
+      describeRow(table, r, done + r, at, length, bytes[at]! >> 4, {
+        origLength: flags ? length + 1 + random.below(1000) : length,
+        indev: 1 + random.below(4),
+        outdev: random.below(5),
+        mark: random.u32(),
+        flags,
+      });
       inputValid[r] = checksumsValid(bytes, at, length, info) ? 1 : 0;
-      at = (at + length + TAILROOM + PACKET_ALIGN - 1) & ~(PACKET_ALIGN - 1);
+      at = nextOffset(at, length);
     }
     before.set(bytes.subarray(0, at), 0);
     batch.count = count;

@@ -1,6 +1,11 @@
-// The whole contract with nfqueue-bindings, the C++ addon in addon/ (addon/src/layout.h holds the
-// same numbers; load.ts compares them with the addon's `layout` export once, at load time).
-// Everything above this file takes a NativeBinding as a parameter, so it can be tested with a double.
+// The whole contract with our native code, in one file (node-pty's native.d.ts): nfqueue_bindings.node
+// (addon/: the queue and the route-MTU lookup) and sd_notify.node (systemd notifications). The queue's
+// table layout below is also in addon/src/layout.h; load.ts compares the two once, at load time.
+// Everything above src/native/ takes these as parameters (serialport style), so it can be tested with
+// a double: test/support/fake-queue.ts lays batches out exactly as described here.
+//
+// ---- The queue ----
+//
 //
 // How a batch flows: C++ copies each queued packet (IP header first) into `buffer` at 8-byte aligned
 // offsets, with TAILROOM writable bytes after it, describes it in one row of `table` (STRIDE uint32 per
@@ -172,10 +177,6 @@ export interface NativeLayout {
   minBufferBytes: number;
 }
 
-export interface NativeBinding {
-  Queue: NativeQueueConstructor;
-  layout: NativeLayout;
-}
 
 /** `code` of the errors the addon throws from the constructor. */
 export type NativeErrorCode =
@@ -207,7 +208,64 @@ export function layoutMismatches(layout: NativeLayout): string[] {
   };
   const bad: string[] = [];
   for (const key of Object.keys(expected) as Array<keyof NativeLayout>) {
-    if (layout[key] !== expected[key]) bad.push(`${key}: addon ${String(layout[key])}, binding.ts ${expected[key]}`);
+    if (layout[key] !== expected[key]) bad.push(`${key}: addon ${String(layout[key])}, contract.ts ${expected[key]}`);
   }
   return bad;
 }
+
+// ---- The route-MTU lookup (addon/src/route_mtu.cc) ----
+// C++ checks only types; the values are checked in src/pmtu/route-mtu.ts before they cross.
+
+/** Index of the generation word in the state array: C++ adds one for every batch of route, rule or link changes. */
+export const GenerationIndex = 0;
+
+export interface RouteMtuNativeOptions {
+  /** How long one rtnetlink request may wait for its answer (ms). */
+  timeoutMs?: number;
+}
+
+export interface RouteMtuNativeStats {
+  routeRequests: number;
+  routeNoMtu: number;
+  routeErrors: number;
+  inputFallbacks: number;
+  linkRequests: number;
+  linkErrors: number;
+  timeouts: number;
+  sendErrors: number;
+  notifications: number;
+  overruns: number;
+}
+
+export interface RouteMtuNative {
+  /**
+   * MTU of the route towards the address at bytes[dstOffset..] (4 or 16 bytes) from the one at
+   * bytes[srcOffset..] (-1: no source), as the kernel routes it: the input lookup when iif is not 0,
+   * else the output lookup through oif if not 0; with firewall mark `mark`. 0 when unknown.
+   */
+  route(family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number, iif: number, oif: number, mark: number): number;
+  /** MTU of interface ifindex; 0 when there is no such interface. */
+  linkMtu(ifindex: number): number;
+  close(): void;
+  stats(): RouteMtuNativeStats;
+  readonly isOpen: boolean;
+}
+
+export type RouteMtuNativeConstructor = new (state: Uint32Array, options?: RouteMtuNativeOptions) => RouteMtuNative;
+
+// ---- systemd notifications (addon/src/sd_notify.cc) ----
+
+/** Sends one datagram to an AF_UNIX datagram socket (Node cannot); throws on failure. */
+export interface SdNotifyBinding {
+  sdNotify(socketPath: string, message: string): void;
+}
+
+// ---- Everything native, as one injectable value ----
+
+/** The exports of nfqueue_bindings.node. */
+export interface NativeBinding {
+  Queue: NativeQueueConstructor;
+  RouteMtu: RouteMtuNativeConstructor;
+  layout: NativeLayout;
+}
+
