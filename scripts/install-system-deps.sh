@@ -46,6 +46,9 @@ command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+# The Docker test (test/docker/): an engine it starts privately, and mmdebstrap for its base images.
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

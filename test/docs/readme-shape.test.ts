@@ -6,8 +6,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 
 const ROOT = process.cwd();
-/** Written by the work on issues 8 (firewall guard, package, Docker) and 10 (explain), which lands separately. */
-const PENDING = new Set(['docs/docker.md']);
 
 test('README.md is at most 300 lines and has the operator sections', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -25,7 +23,7 @@ test('every relative link in README.md and docs/ names a file of the repository'
       const target = m[1]!;
       if (/^[a-z]+:/.test(target)) continue;
       const path = normalize(join(dirname(file), target));
-      if (!existsSync(join(ROOT, path)) && !PENDING.has(path)) broken.push(`${file} -> ${target}`);
+      if (!existsSync(join(ROOT, path))) broken.push(`${file} -> ${target}`);
     }
   }
   assert.deepEqual(broken, []);
