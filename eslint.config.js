@@ -30,6 +30,8 @@ export default defineConfig(
       '@typescript-eslint/no-non-null-assertion': 'off',
       // `_name` marks a parameter an interface requires but this implementation does not need.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // `let x; t.after(() => x?.stop()); x = await start()`: the clean-up is registered before the start can throw.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   // Tests match terminal output on purpose: ANSI escapes (\x1b) and man's overstrike (\x08).
