@@ -9,7 +9,20 @@
 //     [--batch-size N] [--handler core|daemon]
 // Prints "ready" on stderr once bound, and on SIGTERM one JSON line of counters on stdout, then exits.
 import { parseArgs } from 'node:util';
-import { ActionMode, Direction, InsertMode, OUTCOME_COUNT, Outcome, PacketInfo, RewriteResult, isChange, outcomeNames, parsePacket, rewriteMss, type MssAction } from '../src/packet/index.js';
+import {
+  ActionMode,
+  Direction,
+  InsertMode,
+  OUTCOME_COUNT,
+  Outcome,
+  PacketInfo,
+  RewriteResult,
+  isChange,
+  outcomeNames,
+  parsePacket,
+  rewriteMss,
+  type MssAction,
+} from '../src/packet/index.js';
 import { PacketFlag, Row, STRIDE, TAILROOM } from '../src/native/contract.js';
 import { loadNative } from '../src/native/load.js';
 import { NfQueue, type BatchHandler, type QueueBatch } from '../src/queue/queue.js';
@@ -71,7 +84,8 @@ function daemonHandler(): BatchHandler {
   // ActionMode.Set never asks for a path MTU.
   const noPathMtu = { beginBatch: () => {}, lookup: () => 0, linkFallbacks: 0, budgetFallbacks: 0 };
   const log = createLogger({ level: 'warn', stream: process.stderr });
-  return new PacketHandler(compileRules(config), counters, noPathMtu, { ipv4: config.pmtu.floorIpv4, ipv6: config.pmtu.floorIpv6 }, log).handle;
+  return new PacketHandler(compileRules(config), counters, noPathMtu, { ipv4: config.pmtu.floorIpv4, ipv6: config.pmtu.floorIpv6 }, log)
+    .handle;
 }
 
 if (values.handler !== 'core' && values.handler !== 'daemon') throw new Error(`--handler must be core or daemon, got ${values.handler}`);

@@ -161,7 +161,11 @@ function main(): void {
   for (const row of runCoreBenchmark(iterations, undefined, process.argv[3])) {
     console.log(`| ${row.name} | ${row.outcome} | ${row.nsPerPacket.toFixed(1)} | ${row.nsPerPacketNet.toFixed(1)} |`);
   }
-  console.log(`calibration: trivial loop ${calibrationNsPerIteration().toFixed(2)} ns/iteration; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `calibration: trivial loop ${calibrationNsPerIteration().toFixed(2)} ns/iteration; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -18,13 +18,23 @@ export interface GeneratorRun {
 export async function generate(rig: Rig, family: Family, count: number, rate = 0): Promise<GeneratorRun> {
   const { src, dst } = addresses(family);
   const { stdout } = await rig.lab.exec('client', 'taskset', [
-    '-c', String(GENERATOR_CPU), SYNGEN_PATH,
-    '--src', src, '--dst', dst,
-    '--count', String(Math.round(count)),
-    '--rate', String(Math.round(rate)),
-    '--mss', String(OFFERED_MSS),
-    '--options', 'linux',
-    '--dport', String(DESTINATION_PORT),
+    '-c',
+    String(GENERATOR_CPU),
+    SYNGEN_PATH,
+    '--src',
+    src,
+    '--dst',
+    dst,
+    '--count',
+    String(Math.round(count)),
+    '--rate',
+    String(Math.round(rate)),
+    '--mss',
+    String(OFFERED_MSS),
+    '--options',
+    'linux',
+    '--dport',
+    String(DESTINATION_PORT),
   ]);
   const line = stdout.trim().split('\n').at(-1) ?? '';
   const parsed = JSON.parse(line) as { sent?: unknown; seconds?: unknown };

@@ -76,8 +76,23 @@ function summarise(family: FamilyResult, result: PathResult): Summary {
 }
 
 const HEADINGS = [
-  'path', 'SYN/s', '× kernel', '× C', 'loss %', 'CPU s/Mpkt', 'CPU × C', 'user s/Mpkt', 'full-core SYN/s', 'consumer % of core', 'cores busy %', 'bound by',
-  'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs', 'loss at load',
+  'path',
+  'SYN/s',
+  '× kernel',
+  '× C',
+  'loss %',
+  'CPU s/Mpkt',
+  'CPU × C',
+  'user s/Mpkt',
+  'full-core SYN/s',
+  'consumer % of core',
+  'cores busy %',
+  'bound by',
+  'p50 µs',
+  'p99 µs',
+  '+p50 µs',
+  '+p99 µs',
+  'loss at load',
 ];
 
 function rows(family: FamilyResult): string[][] {
@@ -103,7 +118,10 @@ function rows(family: FamilyResult): string[][] {
       lat ? fixed(lat.p99Us, 1) : '—',
       fixed(s.addedP50, 1),
       fixed(s.addedP99, 1),
-      lat ? `${lat.loss} of ${lat.sent}` + (lat.wrongMss + lat.badChecksums > 0 ? ` (${lat.wrongMss} wrong MSS, ${lat.badChecksums} bad checksums!)` : '') : '—',
+      lat
+        ? `${lat.loss} of ${lat.sent}` +
+          (lat.wrongMss + lat.badChecksums > 0 ? ` (${lat.wrongMss} wrong MSS, ${lat.badChecksums} bad checksums!)` : '')
+        : '—',
     ];
   });
 }
@@ -130,21 +148,27 @@ function targets(family: FamilyResult): string[] {
   if (!mm || mm.unavailable) return [];
   const s = summarise(family, mm);
   const c = family.paths.find((p) => p.path === 'c' && !p.unavailable);
-  const generatorBound = c !== undefined && boundBy('c', summarise(family, c).lossPct) === 'generator' && boundBy('mssmangler', s.lossPct) === 'generator';
+  const generatorBound =
+    c !== undefined && boundBy('c', summarise(family, c).lossPct) === 'generator' && boundBy('mssmangler', s.lossPct) === 'generator';
   const verdict = (value: number, ok: boolean) => (Number.isFinite(value) ? (ok ? 'met' : 'MISSED') : 'not measured');
   const lines = [
     `throughput ≥ 0.95 × C consumer: ${ratio(s.vsC)} → ${verdict(s.vsC, s.vsC >= 0.95)}${generatorBound ? ' (both queue paths generator-bound: compare CPU per packet instead)' : ''}`,
     `throughput ≥ 0.7 × kernel TCPMSS: ${ratio(s.vsKernel)} → ${verdict(s.vsKernel, s.vsKernel >= 0.7)}`,
     `CPU per packet ≤ 1.15 × C consumer: ${ratio(s.cpuVsC)} → ${verdict(s.cpuVsC, s.cpuVsC <= 1.15)}`,
   ];
-  if (mm.latency) lines.push(`zero loss below saturation (${int(mm.latency.offeredPps)} SYN/s): ${mm.latency.loss} lost → ${verdict(mm.latency.loss, mm.latency.loss === 0)}`);
+  if (mm.latency)
+    lines.push(
+      `zero loss below saturation (${int(mm.latency.offeredPps)} SYN/s): ${mm.latency.loss} lost → ${verdict(mm.latency.loss, mm.latency.loss === 0)}`,
+    );
   return lines;
 }
 
 export function formatText(result: BenchResult): string {
   const out: string[] = [];
   for (const family of result.families) {
-    out.push(`\nIPv${family.family}: ${result.options.reps} × ${result.options.seconds} s at saturation; latency at ${int(family.loadPps)} SYN/s for ${result.options.latencySeconds} s`);
+    out.push(
+      `\nIPv${family.family}: ${result.options.reps} × ${result.options.seconds} s at saturation; latency at ${int(family.loadPps)} SYN/s for ${result.options.latencySeconds} s`,
+    );
     const table = [HEADINGS, ...rows(family)];
     const widths = HEADINGS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
     for (const row of table) out.push(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
@@ -168,7 +192,10 @@ export function formatMarkdown(result: BenchResult): string {
   ];
   for (const family of result.families) {
     out.push(`### IPv${family.family}`, '');
-    out.push(`Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate) for ${o.latencySeconds} s.`, '');
+    out.push(
+      `Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate) for ${o.latencySeconds} s.`,
+      '',
+    );
     out.push(`| ${HEADINGS.join(' | ')} |`, `| ${HEADINGS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
     for (const row of rows(family)) out.push(`| ${row.join(' | ')} |`);
     out.push('');
@@ -177,14 +204,16 @@ export function formatMarkdown(result: BenchResult): string {
     out.push('<details><summary>Samples (SYN/s, loss, consumer CPU s per M packets, consumer % of its core)</summary>', '');
     for (const p of family.paths) {
       if (p.unavailable) continue;
-      const samples = p.samples.map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.consumerShare * 100, 0)}`).join('; ');
+      const samples = p.samples
+        .map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.consumerShare * 100, 0)}`)
+        .join('; ');
       out.push(`- ${PATHS[p.path].label}: ${samples}`);
     }
     out.push('', '</details>', '');
   }
   if (result.notes.length) out.push('Notes from the run:', '', ...result.notes.map((n) => `- ${n}`), '');
   if (result.profiles.length) {
-    out.push('### Where the consumers\' time goes', '');
+    out.push("### Where the consumers' time goes", '');
     for (const p of result.profiles) out.push(`${p.title}:`, '', '```', p.text, '```', '');
   }
   out.push(METHOD);

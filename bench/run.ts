@@ -57,8 +57,14 @@ async function main(): Promise<void> {
   try {
     const common = ['--mss', String(TARGET_MSS), '--fail-open', '0'];
     if (options.paths.includes('c')) {
-      await startConsumer(rig, 'c', C_CONSUMER_PATH,
-        ['--queue', String(C_QUEUE), ...common, '--maxlen', String(options.maxLen), '--batch', String(options.batch)], consumers, unavailable);
+      await startConsumer(
+        rig,
+        'c',
+        C_CONSUMER_PATH,
+        ['--queue', String(C_QUEUE), ...common, '--maxlen', String(options.maxLen), '--batch', String(options.batch)],
+        consumers,
+        unavailable,
+      );
     }
     if (options.profile) {
       rmSync(PROFILE_DIR, { recursive: true, force: true });
@@ -68,16 +74,37 @@ async function main(): Promise<void> {
       ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...(options.perf ? ['--perf-basic-prof'] : []),
     ];
-    for (const [path, queue, handler] of [['mssmangler', MSSMANGLER_QUEUE, 'core'], ['daemon', DAEMON_QUEUE, 'daemon']] as const) {
+    for (const [path, queue, handler] of [
+      ['mssmangler', MSSMANGLER_QUEUE, 'core'],
+      ['daemon', DAEMON_QUEUE, 'daemon'],
+    ] as const) {
       if (!options.paths.includes(path)) continue;
-      await startConsumer(rig, path, process.execPath,
-        [...nodeFlags, MSSMANGLER_CONSUMER_PATH, '--queue', String(queue), ...common,
-          '--max-len', String(options.maxLen), '--batch-size', String(options.batch), '--handler', handler], consumers, unavailable);
+      await startConsumer(
+        rig,
+        path,
+        process.execPath,
+        [
+          ...nodeFlags,
+          MSSMANGLER_CONSUMER_PATH,
+          '--queue',
+          String(queue),
+          ...common,
+          '--max-len',
+          String(options.maxLen),
+          '--batch-size',
+          String(options.batch),
+          '--handler',
+          handler,
+        ],
+        consumers,
+        unavailable,
+      );
     }
     const perfs = new Map<PathName, TrackedProcess>();
     if (options.perf) {
       mkdirSync(PERF_DIR, { recursive: true });
-      for (const [path, consumer] of consumers) perfs.set(path, await startPerf(rig.lab.processes, consumer.pid!, join(PERF_DIR, `${path}.data`)));
+      for (const [path, consumer] of consumers)
+        perfs.set(path, await startPerf(rig.lab.processes, consumer.pid!, join(PERF_DIR, `${path}.data`)));
     }
     for (const family of options.families) {
       families.push(await measureFamily(rig, family, options, consumers, unavailable));
@@ -113,8 +140,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function startConsumer(rig: Rig, path: PathName, command: string, args: string[],
-  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>): Promise<void> {
+async function startConsumer(
+  rig: Rig,
+  path: PathName,
+  command: string,
+  args: string[],
+  consumers: Map<PathName, TrackedProcess>,
+  unavailable: Map<PathName, string>,
+): Promise<void> {
   try {
     consumers.set(path, await rig.startConsumer(command, args));
   } catch (err) {
@@ -123,8 +156,13 @@ async function startConsumer(rig: Rig, path: PathName, command: string, args: st
   }
 }
 
-async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
-  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>): Promise<FamilyResult> {
+async function measureFamily(
+  rig: Rig,
+  family: Family,
+  options: BenchOptions,
+  consumers: Map<PathName, TrackedProcess>,
+  unavailable: Map<PathName, string>,
+): Promise<FamilyResult> {
   const results = options.paths.map((path): PathResult => {
     const why = unavailable.get(path);
     return { path, samples: [], latency: null, ...(why ? { unavailable: why } : {}) };
@@ -160,9 +198,11 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       // The generator's rate drifts with whatever else the machine does: aim the next sample's count
       // at options.seconds from this one's rate.
       counts.set(r.path, Math.max(options.warmup, Math.round((s.sent / s.seconds) * options.seconds)));
-      log(`IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
-        ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
-        ` consumer ${percent(s.consumerShare)} of its core, cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`);
+      log(
+        `IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
+          ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
+          ` consumer ${percent(s.consumerShare)} of its core, cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`,
+      );
     }
   }
 
@@ -173,8 +213,10 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
     await rig.setPath(family, r.path);
     r.latency = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds);
     const l = r.latency;
-    log(`IPv${family} ${r.path} latency at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
-      ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`);
+    log(
+      `IPv${family} ${r.path} latency at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
+        ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`,
+    );
   }
   await rig.clearPath(family);
   return { family, loadPps, paths: results };
@@ -187,7 +229,11 @@ function percent(fraction: number): string {
 /** The consumers' last line: counters as JSON. Batch size is what batching buys, so it is worth a note. */
 function describeConsumerStats(line: string): string {
   try {
-    const s = JSON.parse(line) as { packets?: number; batches?: number; queue?: { packets: number; batches: number; verdictSends: number } };
+    const s = JSON.parse(line) as {
+      packets?: number;
+      batches?: number;
+      queue?: { packets: number; batches: number; verdictSends: number };
+    };
     const packets = s.queue?.packets ?? s.packets ?? NaN;
     const batches = s.queue?.batches ?? s.batches ?? NaN;
     return `${packets} packets in ${batches} batches (${(packets / batches).toFixed(1)} per batch); ${line}`;

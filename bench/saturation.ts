@@ -39,7 +39,13 @@ export interface SaturationSample {
   consumerCoreBusy: number;
 }
 
-export async function measureSaturation(rig: Rig, family: Family, path: PathName, count: number, consumerPid: number | undefined): Promise<SaturationSample> {
+export async function measureSaturation(
+  rig: Rig,
+  family: Family,
+  path: PathName,
+  count: number,
+  consumerPid: number | undefined,
+): Promise<SaturationSample> {
   const spec = PATHS[path];
   const sinkBefore = await rig.readSink(family);
   const queueBefore = spec.queue >= 0 ? await rig.readQueue(spec.queue) : null;
@@ -79,7 +85,10 @@ export async function measureSaturation(rig: Rig, family: Family, path: PathName
   };
 }
 
-function queueDelta(before: QueueCounts | null, after: QueueCounts | null): { processed: number; queueDropped: number; userDropped: number } {
+function queueDelta(
+  before: QueueCounts | null,
+  after: QueueCounts | null,
+): { processed: number; queueDropped: number; userDropped: number } {
   if (!before || !after) return { processed: NaN, queueDropped: NaN, userDropped: NaN };
   const queueDropped = after.queueDropped - before.queueDropped;
   const userDropped = after.userDropped - before.userDropped;

@@ -13,7 +13,11 @@ export async function explainCommand(argv: Argv): Promise<number> {
   const progress = Progress.enabled(process.stderr) ? new Progress(process.stderr, pathB === null ? [pathA] : [pathA, pathB]) : null;
   let explained;
   try {
-    explained = await explainCaptures(pathA, pathB, progress === null ? {} : { onProgress: (c, read, total) => progress.update(c, read, total) });
+    explained = await explainCaptures(
+      pathA,
+      pathB,
+      progress === null ? {} : { onProgress: (c, read, total) => progress.update(c, read, total) },
+    );
   } finally {
     progress?.done();
   }
@@ -21,7 +25,9 @@ export async function explainCommand(argv: Argv): Promise<number> {
   // A capture cut mid-record (tcpdump killed, a disk full) still explains what it holds; say so.
   for (const capture of captures) {
     if (capture.summary.truncatedAt !== null) {
-      process.stderr.write(`mssmangler: ${capture.path}: capture ends mid-record at byte ${capture.summary.truncatedAt}; explained the ${capture.summary.packets} packets before it\n`);
+      process.stderr.write(
+        `mssmangler: ${capture.path}: capture ends mid-record at byte ${capture.summary.truncatedAt}; explained the ${capture.summary.packets} packets before it\n`,
+      );
     }
   }
   const write = (text: string): void => void process.stdout.write(text);

@@ -80,7 +80,9 @@ export async function main(args: readonly string[]): Promise<number> {
     .example('$0 check-config /etc/mssmangler/config.yaml', 'validate a configuration file')
     .example('$0 rules --set-mss 1380 --apply', 'install the NFQUEUE rules that feed the daemon')
     .example('$0 explain client.pcap server.pcap', 'say which box between two capture points changed the MSS')
-    .epilogue('Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 missing privilege, 4 queue or port busy, 5 firewall command failed.')
+    .epilogue(
+      'Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 missing privilege, 4 queue or port busy, 5 firewall command failed.',
+    )
     .demandCommand(1, 'give a command: run, check-config, rules or explain')
     .check((argv) => {
       const problem = checkArgv(argv as Argv);

@@ -28,7 +28,10 @@ export interface ExplainOptions {
 
 /** Reads one capture's handshakes. Errors are the reader's (one line naming file and offset). Only the
  * handshakes are returned: the table's index of connections is garbage as soon as the file is read. */
-export async function readHandshakes(path: string, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<{ handshakes: Handshake[]; summary: CaptureSummary }> {
+export async function readHandshakes(
+  path: string,
+  onProgress?: (bytesRead: number, totalBytes: number) => void,
+): Promise<{ handshakes: Handshake[]; summary: CaptureSummary }> {
   const table = new HandshakeTable();
   const summary = await readCapture(
     path,
@@ -41,7 +44,8 @@ export async function readHandshakes(path: string, onProgress?: (bytesRead: numb
 }
 
 export async function explainCaptures(pathA: string, pathB: string | null, options: ExplainOptions = {}): Promise<Explained> {
-  const progress = (capture: number) => (options.onProgress === undefined ? undefined : (read: number, total: number) => options.onProgress!(capture, read, total));
+  const progress = (capture: number) =>
+    options.onProgress === undefined ? undefined : (read: number, total: number) => options.onProgress!(capture, read, total);
   const a = await readHandshakes(pathA, progress(0));
   const captures: CaptureRead[] = [{ path: pathA, summary: a.summary, handshakes: a.handshakes.length }];
   let pairs: MatchedPair[];

@@ -5,7 +5,15 @@
 // are kept, so memory grows with connections, not with the file.
 import { formatAddress } from '../config/prefix.js';
 import { readU16, readU32 } from '../packet/bytes.js';
-import { ICMP_DESTINATION_UNREACHABLE, ICMP_FRAGMENTATION_NEEDED, ICMP_HEADER_LENGTH, ICMPV6_PACKET_TOO_BIG, IPPROTO_ICMP, IPPROTO_ICMPV6, IcmpField } from '../packet/icmp.js';
+import {
+  ICMP_DESTINATION_UNREACHABLE,
+  ICMP_FRAGMENTATION_NEEDED,
+  ICMP_HEADER_LENGTH,
+  ICMPV6_PACKET_TOO_BIG,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IcmpField,
+} from '../packet/icmp.js';
 import { IPV4_ADDR_LENGTH, IPV4_VERSION, Ipv4Field, ipv4HeaderLength, ipv4IsFragment, ipv4TotalLength } from '../packet/ipv4.js';
 import { IPV6_ADDR_LENGTH, IPV6_HEADER_LENGTH, IPV6_VERSION, Ipv6Field, ipv6HeaderLength, ipv6PayloadLength } from '../packet/ipv6.js';
 import { ipv6TcpOffset } from '../packet/ipv6-extension-headers.js';
@@ -137,9 +145,26 @@ export class HandshakeTable {
     };
   }
 
-  private open(key: string, bytes: Uint8Array, clientAddr: number, clientPort: number, serverAddr: number, serverPort: number, clientFirst: boolean, time: number): Handshake {
+  private open(
+    key: string,
+    bytes: Uint8Array,
+    clientAddr: number,
+    clientPort: number,
+    serverAddr: number,
+    serverPort: number,
+    clientFirst: boolean,
+    time: number,
+  ): Handshake {
     const ip = this.ip;
-    const handshake = new Handshake(ip.family, this.addressText(bytes, clientAddr), clientPort, this.addressText(bytes, serverAddr), serverPort, this.handshakes.length, time);
+    const handshake = new Handshake(
+      ip.family,
+      this.addressText(bytes, clientAddr),
+      clientPort,
+      this.addressText(bytes, serverAddr),
+      serverPort,
+      this.handshakes.length,
+      time,
+    );
     this.handshakes.push(handshake);
     this.byKey.set(key, handshake);
     handshake.clientFirst = clientFirst;

@@ -27,11 +27,11 @@ export function effectiveMss(family: 4 | 6, mss: number | null): number {
 
 /** A phrase naming what usually sets this MSS, or null for values with no usual meaning. */
 export function knownMssOrigin(family: 4 | 6, mss: number): string | null {
-  if (mss === 1380) return '1380 is the value IPsec gateways typically clamp to (Cisco\'s default)';
+  if (mss === 1380) return "1380 is the value IPsec gateways typically clamp to (Cisco's default)";
   if (family === 4 && mss === 1452) return '1452 is the MSS of a PPPoE link (MTU 1492)';
   if (family === 6 && mss === 1432) return '1432 is the IPv6 MSS of a PPPoE link (MTU 1492)';
   if (family === 4 && mss === 1240) return '1240 is an IPv4 path through a 1280-byte link (1280 - 40)';
-  if (family === 6 && mss === 1220) return '1220 is an IPv6 path through a 1280-byte link, IPv6\'s minimum MTU (1280 - 60)';
+  if (family === 6 && mss === 1220) return "1220 is an IPv6 path through a 1280-byte link, IPv6's minimum MTU (1280 - 60)";
   return null;
 }
 

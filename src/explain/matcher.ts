@@ -155,7 +155,11 @@ function lookup(index: ValueIndex, value: number | null | undefined): readonly n
  * client ISN with exactly one handshake on the other side. Without any, the first handshakes of the two
  * captures are taken as simultaneous (right when both captures start before the traffic).
  */
-export function clockOffset(a: readonly Handshake[], b: readonly Handshake[], indexes: { synTsVal: ValueIndex; clientIsn: ValueIndex }): number {
+export function clockOffset(
+  a: readonly Handshake[],
+  b: readonly Handshake[],
+  indexes: { synTsVal: ValueIndex; clientIsn: ValueIndex },
+): number {
   const differences: number[] = [];
   for (const h of a) {
     for (const index of [indexes.synTsVal, indexes.clientIsn]) {

@@ -3,7 +3,15 @@
 // The TSval is copied by no middlebox we know of except SYN proxies, so it is the best evidence for
 // matching a handshake across two captures.
 import { readU16, readU32 } from '../packet/bytes.js';
-import { MALFORMED_OPTION, MSS_OPTION_LENGTH, TIMESTAMP_OPTION_LENGTH, TcpOptionField, TcpOptionKind, WINDOW_SCALE_OPTION_LENGTH, nextTcpOption } from '../packet/tcp-options.js';
+import {
+  MALFORMED_OPTION,
+  MSS_OPTION_LENGTH,
+  TIMESTAMP_OPTION_LENGTH,
+  TcpOptionField,
+  TcpOptionKind,
+  WINDOW_SCALE_OPTION_LENGTH,
+  nextTcpOption,
+} from '../packet/tcp-options.js';
 
 export interface OptionFacts {
   /** Kinds in order, comma-separated: mss, nop, ws, sok, sack, ts, eol, others as ?N (p0f). */
@@ -41,7 +49,7 @@ export function readOptionFacts(bytes: Uint8Array, start: number, end: number): 
   let wscale: number | null = null;
   let tsVal: number | null = null;
   let malformed = false;
-  for (let pos = start; pos >= 0 && pos < end; ) {
+  for (let pos = start; pos >= 0 && pos < end;) {
     const kind = bytes[pos]!;
     text = text === '' ? optionKindName(kind) : `${text},${optionKindName(kind)}`;
     const next = nextTcpOption(bytes, pos, end);
@@ -49,7 +57,8 @@ export function readOptionFacts(bytes: Uint8Array, start: number, end: number): 
     if (next < 0) break;
     const length = next - pos;
     if (kind === TcpOptionKind.Mss && length === MSS_OPTION_LENGTH) mss = readU16(bytes, pos + TcpOptionField.MSS_VALUE);
-    else if (kind === TcpOptionKind.WindowScale && length === WINDOW_SCALE_OPTION_LENGTH) wscale = bytes[pos + TcpOptionField.WINDOW_SCALE_SHIFT]!;
+    else if (kind === TcpOptionKind.WindowScale && length === WINDOW_SCALE_OPTION_LENGTH)
+      wscale = bytes[pos + TcpOptionField.WINDOW_SCALE_SHIFT]!;
     else if (kind === TcpOptionKind.Timestamp && length === TIMESTAMP_OPTION_LENGTH) tsVal = readU32(bytes, pos + TcpOptionField.TS_VALUE);
     pos = next;
   }

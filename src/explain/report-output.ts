@@ -36,7 +36,12 @@ export function writeJsonReport(pairs: readonly MatchedPair[], twoCaptures: bool
 }
 
 /** The text report: one block per handshake, the summary line last. */
-export function writeTextReport(pairs: readonly MatchedPair[], twoCaptures: boolean, style: TextStyle, write: (text: string) => void): void {
+export function writeTextReport(
+  pairs: readonly MatchedPair[],
+  twoCaptures: boolean,
+  style: TextStyle,
+  write: (text: string) => void,
+): void {
   const out = new ChunkedWriter(write);
   const summary = new SummaryCounter(twoCaptures);
   pairs.forEach((pair, i) => {

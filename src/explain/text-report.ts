@@ -40,8 +40,18 @@ function value(v: number | string | null | undefined): string {
 
 export function renderHandshake(h: HandshakeReport, n: number, total: number, twoCaptures: boolean, style: TextStyle): string {
   const side = h.a ?? h.b!;
-  const status = !twoCaptures ? '' : h.a !== null && h.b !== null ? (h.changes.length === 0 ? '  unchanged' : `  changed: ${h.changes.join(' ')}`) : h.a !== null ? '  only at A' : '  only at B';
-  const lines: string[] = [`handshake ${n}/${total}  IPv${h.family}  ${endpoint(side.client, side.clientPort)} -> ${endpoint(side.server, side.serverPort)}${status}`];
+  const status = !twoCaptures
+    ? ''
+    : h.a !== null && h.b !== null
+      ? h.changes.length === 0
+        ? '  unchanged'
+        : `  changed: ${h.changes.join(' ')}`
+      : h.a !== null
+        ? '  only at A'
+        : '  only at B';
+  const lines: string[] = [
+    `handshake ${n}/${total}  IPv${h.family}  ${endpoint(side.client, side.clientPort)} -> ${endpoint(side.server, side.serverPort)}${status}`,
+  ];
   const changed = new Set<Change>(h.changes);
   const mark = (text: string, on: boolean): string => (!on ? text : style.colour ? `${HIGHLIGHT}${text}${RESET}` : `${text} *`);
   const row = (label: string, get: (s: SideReport) => string, change: Change | null = null): void => {
@@ -78,7 +88,13 @@ function segmentRows(row: Row, name: string, get: (s: SideReport) => SegmentRepo
 }
 
 /** One line per handshake segment: where it was seen and with which MSS. */
-function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, mark: (text: string, on: boolean) => string, colour: boolean): string[] {
+function ladder(
+  h: HandshakeReport,
+  twoCaptures: boolean,
+  changed: Set<Change>,
+  mark: (text: string, on: boolean) => string,
+  colour: boolean,
+): string[] {
   const mss = (s: SideReport | null, get: (s: SideReport) => SegmentReport | null): string => {
     if (s === null) return '[not seen]';
     const segment = get(s);
@@ -89,10 +105,7 @@ function ladder(h: HandshakeReport, twoCaptures: boolean, changed: Set<Change>, 
   const synOn = changed.has('syn-mss') || changed.has('syn-options') || changed.has('syn-seq');
   const synAckOn = changed.has('synack-mss') || changed.has('synack-options') || changed.has('synack-seq');
   if (!twoCaptures) {
-    return [
-      `    client --SYN-----> ${mss(h.a, syn)} --> server`,
-      `    client <-SYN/ACK-- ${mss(h.a, synAck)} <-- server`,
-    ];
+    return [`    client --SYN-----> ${mss(h.a, syn)} --> server`, `    client <-SYN/ACK-- ${mss(h.a, synAck)} <-- server`];
   }
   // The arriving value is the one marked: the SYN arrives at B, the SYN/ACK at A.
   const cell = (t: string, on = false): string => mark(t, on) + ' '.repeat(Math.max(1, LADDER_CELL - t.length - (on && !colour ? 2 : 0)));
@@ -129,7 +142,9 @@ export class SummaryCounter {
     const handshakes = `${this.total} handshake${this.total === 1 ? '' : 's'}`;
     if (!this.twoCaptures) return `${handshakes} (${this.answered} answered)`;
     // In vocabulary order, whatever order they were met in.
-    const detail = CHANGES.filter((c) => this.changes.has(c)).map((c) => `${c} ${this.changes.get(c)}`).join(', ');
+    const detail = CHANGES.filter((c) => this.changes.has(c))
+      .map((c) => `${c} ${this.changes.get(c)}`)
+      .join(', ');
     return `${handshakes}: ${this.matched} matched, ${this.onlyA} only at A, ${this.onlyB} only at B; ${this.changed} changed between A and B${detail === '' ? '' : ` (${detail})`}`;
   }
 }

@@ -81,7 +81,17 @@ const cases: Case[] = [
 ];
 
 function blankPacket(): CapturedPacket {
-  return { bytes: new Uint8Array(0), ipOffset: 99, ipLength: 99, family: 99, seconds: 0, nanos: 0, interfaceId: 0, index: 0, fileOffset: 0 };
+  return {
+    bytes: new Uint8Array(0),
+    ipOffset: 99,
+    ipLength: 99,
+    family: 99,
+    seconds: 0,
+    nanos: 0,
+    interfaceId: 0,
+    index: 0,
+    fileOffset: 0,
+  };
 }
 
 for (const c of cases) {

@@ -43,14 +43,7 @@ export type Family = 4 | 6;
  *   we never touch fragments.
  */
 export type Divergence =
-  | 'odd-offset'
-  | 'duplicate'
-  | 'after-eol'
-  | 'malformed-option'
-  | 'kernel-drops'
-  | 'syn-fin'
-  | 'fragment'
-  | 'under-ah';
+  'odd-offset' | 'duplicate' | 'after-eol' | 'malformed-option' | 'kernel-drops' | 'syn-fin' | 'fragment' | 'under-ah';
 
 export interface BuildContext {
   family: Family;

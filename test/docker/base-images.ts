@@ -74,19 +74,39 @@ export async function makeBaseImages(engine: DockerEngine, workDir: string): Pro
 function requireNode20(): void {
   const major = process.versions.node.split('.')[0];
   if (major !== '20') {
-    throw new Error(`the Docker test copies this machine's Node into stand-ins for node:20 images, but it runs Node ${process.versions.node}: run it with Node 20`);
+    throw new Error(
+      `the Docker test copies this machine's Node into stand-ins for node:20 images, but it runs Node ${process.versions.node}: run it with Node 20`,
+    );
   }
 }
 
 async function buildNodeBase(engine: DockerEngine, context: string, debianImage: string, target: string, tag: string): Promise<void> {
-  await engine.docker(['build', '--quiet', '--network', 'none', '-f', NODE_BASE_DOCKERFILE,
-    '--build-arg', `DEBIAN_IMAGE=${debianImage}`, '--target', target, '-t', tag, context]);
+  await engine.docker([
+    'build',
+    '--quiet',
+    '--network',
+    'none',
+    '-f',
+    NODE_BASE_DOCKERFILE,
+    '--build-arg',
+    `DEBIAN_IMAGE=${debianImage}`,
+    '--target',
+    target,
+    '-t',
+    tag,
+    context,
+  ]);
 }
 
 /** Today's root file system tarball for a variant: from the cache, or made now (older days' removed). */
 async function bookwormRootfs(variant: Variant): Promise<{ path: string; made: boolean }> {
   const mirror = debianMirror();
-  const options = ['--quiet', '--variant=minbase', ...SLIM_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`), ...SLIM_APT_OPTIONS.map((o) => `--aptopt=${o}`)];
+  const options = [
+    '--quiet',
+    '--variant=minbase',
+    ...SLIM_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`),
+    ...SLIM_APT_OPTIONS.map((o) => `--aptopt=${o}`),
+  ];
   if (variant === 'build') options.push(`--include=${BUILD_PACKAGES.join(',')}`);
   const sources = [
     `deb ${mirror.debian} bookworm main`,
@@ -95,7 +115,10 @@ async function bookwormRootfs(variant: Variant): Promise<{ path: string; made: b
   ];
   // Keyed by the day (the mirror moves on) and by everything that shapes the file system.
   const day = new Date().toISOString().slice(0, 10);
-  const recipe = createHash('sha256').update(JSON.stringify([options, sources])).digest('hex').slice(0, 12);
+  const recipe = createHash('sha256')
+    .update(JSON.stringify([options, sources]))
+    .digest('hex')
+    .slice(0, 12);
   mkdirSync(CACHE_DIR, { recursive: true });
   const path = join(CACHE_DIR, `bookworm-${variant}-${day}-${recipe}.tar`);
   if (existsSync(path)) return { path, made: false };
@@ -140,8 +163,7 @@ function aptSources(): Array<[string, string[]]> {
     const text = readFileSync(file, 'utf8');
     if (file.endsWith('.sources')) {
       for (const paragraph of text.split(/\n\s*\n/)) {
-        const field = (name: string): string[] =>
-          new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(paragraph)?.[1]?.trim().split(/\s+/) ?? [];
+        const field = (name: string): string[] => new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(paragraph)?.[1]?.trim().split(/\s+/) ?? [];
         if (!field('Types').includes('deb')) continue;
         for (const uri of field('URIs')) pairs.push([uri.replace(/\/$/, ''), field('Suites')]);
       }
@@ -165,7 +187,10 @@ function copyMachineNode(target: string): void {
   mkdirSync(join(target, 'bin'), { recursive: true });
   cpSync(realpathSync(process.execPath), join(target, 'bin', 'node'));
   cpSync(join(prefix, 'include', 'node'), join(target, 'include', 'node'), { recursive: true });
-  cpSync(join(prefix, 'lib', 'node_modules', 'npm'), join(target, 'lib', 'node_modules', 'npm'), { recursive: true, verbatimSymlinks: true });
+  cpSync(join(prefix, 'lib', 'node_modules', 'npm'), join(target, 'lib', 'node_modules', 'npm'), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(target, 'bin', 'npm'));
   symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(target, 'bin', 'npx'));
 }

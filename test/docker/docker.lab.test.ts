@@ -74,7 +74,18 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   engine = await DockerEngine.start({ dir: engineDir });
   const bases = await makeBaseImages(engine, work);
   const coldStarted = Date.now();
-  const cold = await engine.docker(['build', '--progress', 'plain', '--network', 'host', '-f', join(repo, 'docker', 'Dockerfile'), '-t', IMAGE, repo]);
+  const cold = await engine.docker([
+    'build',
+    '--progress',
+    'plain',
+    '--network',
+    'host',
+    '-f',
+    join(repo, 'docker', 'Dockerfile'),
+    '-t',
+    IMAGE,
+    repo,
+  ]);
   const coldSeconds = (Date.now() - coldStarted) / 1000;
   assert.ok(!/npm ERR|ENOTCACHED/.test(cold.stderr), 'npm ci ran from the cache');
 
@@ -82,17 +93,32 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   // the Dockerfile's ordering promises; only tsc and what follows run again.
   const context = changedSourceContext(join(work, 'context'));
   const warmStarted = Date.now();
-  const warm = await engine.docker(['build', '--progress', 'plain', '--network', 'host', '-f', join(context, 'docker', 'Dockerfile'), '-t', `${IMAGE}-changed`, context]);
+  const warm = await engine.docker([
+    'build',
+    '--progress',
+    'plain',
+    '--network',
+    'host',
+    '-f',
+    join(context, 'docker', 'Dockerfile'),
+    '-t',
+    `${IMAGE}-changed`,
+    context,
+  ]);
   const warmSeconds = (Date.now() - warmStarted) / 1000;
   assert.ok(stepCached(warm.stderr, /RUN npm ci/), 'npm ci was reused after a change under src/');
   assert.ok(!stepCached(warm.stderr, /RUN npx tsc/), 'tsc ran again for the changed source');
 
   const imageBytes = Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', IMAGE])).stdout);
   const slimBytes = Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', 'node:20-bookworm-slim'])).stdout);
-  t.diagnostic(`root file systems (mmdebstrap, ${bases.rootfsSeconds === 0 ? 'cached today' : 'made now'}): ${bases.rootfsSeconds.toFixed(1)} s; ` +
-    `import and node layers: ${bases.importSeconds.toFixed(1)} s`);
+  t.diagnostic(
+    `root file systems (mmdebstrap, ${bases.rootfsSeconds === 0 ? 'cached today' : 'made now'}): ${bases.rootfsSeconds.toFixed(1)} s; ` +
+      `import and node layers: ${bases.importSeconds.toFixed(1)} s`,
+  );
   t.diagnostic(`docker build, empty layer cache: ${coldSeconds.toFixed(1)} s; after a change under src/: ${warmSeconds.toFixed(1)} s`);
-  t.diagnostic(`image: ${mb(imageBytes)} MB, of which the Dockerfile's own layers over node:20-bookworm-slim: ${mb(imageBytes - slimBytes)} MB`);
+  t.diagnostic(
+    `image: ${mb(imageBytes)} MB, of which the Dockerfile's own layers over node:20-bookworm-slim: ${mb(imageBytes - slimBytes)} MB`,
+  );
   await engine.stop();
   engine = undefined;
 
@@ -103,14 +129,32 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   const docker = engine;
 
   // The runtime holds what the Dockerfile test says: build outputs only, no toolchain, no dev deps.
-  const listing = (await docker.docker(['run', '--rm', '--network', 'none', '--cap-drop', 'ALL', '--entrypoint', '/bin/sh', IMAGE, '-c',
-    'ls -A /app; echo --; ls -A /app/dist; echo --; ls -A /app/addon/build/Release; echo --; cd /app/node_modules && ls -d * @*/* 2>/dev/null; echo --; ' +
-    'for t in gcc cc g++ make python3 setcap iptables; do command -v $t; done; true'])).stdout.split('--\n').map((s) => s.trim().split('\n').filter(Boolean));
+  const listing = (
+    await docker.docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--cap-drop',
+      'ALL',
+      '--entrypoint',
+      '/bin/sh',
+      IMAGE,
+      '-c',
+      'ls -A /app; echo --; ls -A /app/dist; echo --; ls -A /app/addon/build/Release; echo --; cd /app/node_modules && ls -d * @*/* 2>/dev/null; echo --; ' +
+        'for t in gcc cc g++ make python3 setcap iptables; do command -v $t; done; true',
+    ])
+  ).stdout
+    .split('--\n')
+    .map((s) => s.trim().split('\n').filter(Boolean));
   const [app, dist, release, modules, tools] = listing as [string[], string[], string[], string[], string[]];
   assert.deepEqual(app, ['addon', 'dist', 'node_modules', 'package.json']);
   assert.deepEqual(dist, ['src']);
   assert.ok(release.length > 0 && release.every((f) => f.endsWith('.node')), `only built addons in Release: ${release.join(' ')}`);
-  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   for (const dep of Object.keys(pkg.dependencies)) assert.ok(modules.includes(dep), `production dependency ${dep} is in the image`);
   for (const dev of Object.keys(pkg.devDependencies)) assert.ok(!modules.includes(dev), `dev dependency ${dev} was pruned`);
   assert.deepEqual(tools, ['/usr/sbin/iptables'], 'iptables is there for rules --apply; no compiler, make, python or setcap');
@@ -121,13 +165,38 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
   writeFileSync(join(etc, 'config.yaml'), CONFIG, { mode: 0o644 });
 
   // Without NET_ADMIN the kernel refuses to execute the capability-carrying node, as the README says.
-  const refused = await docker.docker(['run', '--rm', '--network', 'host', '--cap-drop', 'ALL', '-v', `${etc}:/etc/mssmangler:ro`,
-    IMAGE, 'check-config', '/etc/mssmangler/config.yaml']).then(() => undefined, (err: Error & { stderr: string }) => err.stderr);
+  const refused = await docker
+    .docker([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--cap-drop',
+      'ALL',
+      '-v',
+      `${etc}:/etc/mssmangler:ro`,
+      IMAGE,
+      'check-config',
+      '/etc/mssmangler/config.yaml',
+    ])
+    .then(
+      () => undefined,
+      (err: Error & { stderr: string }) => err.stderr,
+    );
   assert.match(refused ?? 'it started', /operation not permitted/);
 
   // The rules, once from the image as root, land in the router namespace and nowhere else.
   const hostMangle = execFileSync('iptables', ['-t', 'mangle', '-S'], { encoding: 'utf8' });
-  const applied = await docker.docker(['run', '--rm', ...rulesOptions(etc), IMAGE, 'rules', '--apply', '--config', '/etc/mssmangler/config.yaml']);
+  const applied = await docker.docker([
+    'run',
+    '--rm',
+    ...rulesOptions(etc),
+    IMAGE,
+    'rules',
+    '--apply',
+    '--config',
+    '/etc/mssmangler/config.yaml',
+  ]);
   assert.match(applied.stdout, /^iptables: 2 rule\(s\) added/m);
   const routerRules = (await lab.exec('router', 'iptables', ['-t', 'mangle', '-S'])).stdout;
   assert.match(routerRules, new RegExp(`-A FORWARD .*--comment mssmangler -j NFQUEUE --queue-num ${QUEUE} --queue-bypass`));
@@ -153,14 +222,20 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
     const { stdout } = await lab.exec('client', process.execPath, ['-e', CLIENT_SCRIPT, address]);
     assert.equal(stdout.trim(), 'hello');
   }
-  const syns = (await capture.stop()).map((p) => p.ip).filter((ip) => {
-    const v = viewSegment(ip);
-    return v !== undefined && (ip[v.l4 + 13]! & 0x12) === 0x02;
-  });
+  const syns = (await capture.stop())
+    .map((p) => p.ip)
+    .filter((ip) => {
+      const v = viewSegment(ip);
+      return v !== undefined && (ip[v.l4 + 13]! & 0x12) === 0x02;
+    });
   assert.deepEqual(syns.map((ip) => viewSegment(ip)!.family).sort(), [4, 6], 'one SYN per family reached the server');
   for (const ip of syns) {
     const v = viewSegment(ip)!;
-    assert.deepEqual(kernelWalkMssOffsets(ip, v).map((at) => mssAt(ip, at)), [CLAMP], `IPv${v.family} SYN clamped`);
+    assert.deepEqual(
+      kernelWalkMssOffsets(ip, v).map((at) => mssAt(ip, at)),
+      [CLAMP],
+      `IPv${v.family} SYN clamped`,
+    );
     assert.ok(tcpChecksumOk(ip, v), `IPv${v.family} checksum right after the rewrite`);
   }
 
@@ -177,8 +252,12 @@ test('docker/Dockerfile builds offline; the image runs as the README says and cl
 
 /** A copy of what the Dockerfile reads from the context, with one source file changed. */
 function changedSourceContext(dir: string): string {
-  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'docker']) cpSync(join(repo, p), join(dir, p), { recursive: true });
-  cpSync(join(repo, 'addon'), join(dir, 'addon'), { recursive: true, filter: (source) => !source.startsWith(join(repo, 'addon', 'build')) });
+  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'docker'])
+    cpSync(join(repo, p), join(dir, p), { recursive: true });
+  cpSync(join(repo, 'addon'), join(dir, 'addon'), {
+    recursive: true,
+    filter: (source) => !source.startsWith(join(repo, 'addon', 'build')),
+  });
   appendFileSync(join(dir, 'src', 'cli', 'main.ts'), '// changed by test/docker/docker.lab.test.ts\n');
   return dir;
 }

@@ -46,19 +46,37 @@ export class DockerEngine {
     writeFileSync(join(dir, 'daemon.json'), '{}\n');
     const dockerd = [
       'dockerd',
-      '--host', `unix://${this.socket}`,
-      '--data-root', join(dir, 'data'),
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '--config-file', join(dir, 'daemon.json'),
-      '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
+      '--host',
+      `unix://${this.socket}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '--config-file',
+      join(dir, 'daemon.json'),
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--bridge=none',
     ];
     // A tmpfs over each path the engine writes whatever its roots: plugin sockets (/run/docker), the
     // shims' sockets (/run/containerd/s), BuildKit's runc state (/run/runc), the key (/etc/docker). A
     // mount point the machine lacked is removed again in stop().
     this.createdMountPoints = PRIVATE_MOUNT_POINTS.filter((p) => !existsSync(p));
-    const privateMounts = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
-      `mkdir -p ${PRIVATE_MOUNT_POINTS.join(' ')} && ${PRIVATE_MOUNT_POINTS.map((p) => `mount -t tmpfs tmpfs ${p}`).join(' && ')} && exec "$@"`, 'sh', ...dockerd];
+    const privateMounts = [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mkdir -p ${PRIVATE_MOUNT_POINTS.join(' ')} && ${PRIVATE_MOUNT_POINTS.map((p) => `mount -t tmpfs tmpfs ${p}`).join(' && ')} && exec "$@"`,
+      'sh',
+      ...dockerd,
+    ];
     // Niced, with every container and build step it starts: the build takes minutes of CPU and other
     // tests run beside it with timing limits.
     const niced = [...LOW_PRIORITY, ...privateMounts];
@@ -108,7 +126,14 @@ export class DockerEngine {
     const env = { ...process.env, DOCKER_BUILDKIT: '1' };
     return new Promise((resolve, reject) => {
       execFile(CLIENT, argv, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(Object.assign(new Error(`docker ${args.join(' ')} failed: ${stderr.trim() || err.message}`), { stdout, stderr, code: err.code }));
+        if (err)
+          reject(
+            Object.assign(new Error(`docker ${args.join(' ')} failed: ${stderr.trim() || err.message}`), {
+              stdout,
+              stderr,
+              code: err.code,
+            }),
+          );
         else resolve({ stdout, stderr });
       });
     });

@@ -51,9 +51,37 @@ const natted = [203, 0, 113, 1];
 
 function handshakePackets(src: number[], srcPort: number, synMss: number, synAckMss: number, ttl: number, t0: number) {
   return [
-    { bytes: craftIpv4Tcp({ src, dst: server, srcPort, dstPort: 443, flags: SYN, seq: 1000, ttl, options: linuxSynOptions(synMss) }), time: t0 },
-    { bytes: craftIpv4Tcp({ src: server, dst: src, srcPort: 443, dstPort: srcPort, flags: SYN_ACK, seq: 5000, ack: 1001, ttl: 129 - ttl, options: mssOption(synAckMss) }), time: t0 + 0.001 },
-    { bytes: craftIpv4Tcp({ src, dst: server, srcPort, dstPort: 443, flags: TcpFlag.ACK, seq: 1001, ttl, payload: new Array<number>(500).fill(7) }), time: t0 + 0.002 },
+    {
+      bytes: craftIpv4Tcp({ src, dst: server, srcPort, dstPort: 443, flags: SYN, seq: 1000, ttl, options: linuxSynOptions(synMss) }),
+      time: t0,
+    },
+    {
+      bytes: craftIpv4Tcp({
+        src: server,
+        dst: src,
+        srcPort: 443,
+        dstPort: srcPort,
+        flags: SYN_ACK,
+        seq: 5000,
+        ack: 1001,
+        ttl: 129 - ttl,
+        options: mssOption(synAckMss),
+      }),
+      time: t0 + 0.001,
+    },
+    {
+      bytes: craftIpv4Tcp({
+        src,
+        dst: server,
+        srcPort,
+        dstPort: 443,
+        flags: TcpFlag.ACK,
+        seq: 1001,
+        ttl,
+        payload: new Array<number>(500).fill(7),
+      }),
+      time: t0 + 0.002,
+    },
   ];
 }
 
@@ -64,7 +92,9 @@ test('explain A B --json: the pair, the NAT and both MSS changes', () => {
   const r = run('explain', fileA, fileB, '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  const report = JSON.parse(r.stdout) as { handshakes: Array<{ changes: string[]; a: { client: string }; b: { client: string; clientPort: number } }> };
+  const report = JSON.parse(r.stdout) as {
+    handshakes: Array<{ changes: string[]; a: { client: string }; b: { client: string; clientPort: number } }>;
+  };
   assert.equal(report.handshakes.length, 1);
   assert.deepEqual(report.handshakes[0]!.changes, ['syn-mss', 'synack-mss', 'client-address', 'client-port']);
   assert.equal(report.handshakes[0]!.b.client, '203.0.113.1');
@@ -108,7 +138,9 @@ test('a capture cut mid-record: explains what it read and says where it stopped'
   const cut = write('cut.pcap', whole.subarray(0, whole.length - 200));
   const r = run('explain', cut, '--json');
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { handshakes: Array<{ a: { syn: { mss: number }; synAck: { mss: number }; largestSegmentToServer: number | null } }> };
+  const report = JSON.parse(r.stdout) as {
+    handshakes: Array<{ a: { syn: { mss: number }; synAck: { mss: number }; largestSegmentToServer: number | null } }>;
+  };
   assert.equal(report.handshakes[0]!.a.syn.mss, 1460);
   assert.equal(report.handshakes[0]!.a.synAck.mss, 1380);
   assert.equal(report.handshakes[0]!.a.largestSegmentToServer, null, 'the cut data segment is not counted');

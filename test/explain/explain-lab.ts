@@ -95,7 +95,11 @@ export async function explainText(a: string, b?: string): Promise<string> {
 /** The handshake whose A side (or B side) has this client port. */
 export function byClientPort(report: ExplainReport, side: 'a' | 'b', port: number, family: 4 | 6): HandshakeReport {
   const found = report.handshakes.filter((h) => h.family === family && h[side]?.clientPort === port);
-  assert.equal(found.length, 1, `one IPv${family} handshake with client port ${port} at ${side.toUpperCase()}; report: ${JSON.stringify(report, null, 1)}`);
+  assert.equal(
+    found.length,
+    1,
+    `one IPv${family} handshake with client port ${port} at ${side.toUpperCase()}; report: ${JSON.stringify(report, null, 1)}`,
+  );
   return found[0]!;
 }
 
@@ -113,14 +117,47 @@ export interface FileFacts {
   largestToClient: number;
 }
 
-const TSHARK_FIELDS = ['ip.version', 'tcp.srcport', 'tcp.dstport', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.reset', 'tcp.options.mss_val', 'tcp.seq_raw', 'ip.ttl', 'ipv6.hlim', 'tcp.len'];
+const TSHARK_FIELDS = [
+  'ip.version',
+  'tcp.srcport',
+  'tcp.dstport',
+  'tcp.flags.syn',
+  'tcp.flags.ack',
+  'tcp.flags.reset',
+  'tcp.options.mss_val',
+  'tcp.seq_raw',
+  'ip.ttl',
+  'ipv6.hlim',
+  'tcp.len',
+];
 
 /** Facts about the connection between client port and server port of one family, from tshark. */
 export async function fileFacts(file: string, family: 4 | 6, clientPort: number, serverPort: number): Promise<FileFacts> {
-  const args = ['-r', file, '-n', '-Y', `tcp and not icmp and not icmpv6 and ${family === 4 ? 'ip' : 'ipv6'}`, '-T', 'fields', '-E', 'separator=;', '-E', 'occurrence=l'];
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-Y',
+    `tcp and not icmp and not icmpv6 and ${family === 4 ? 'ip' : 'ipv6'}`,
+    '-T',
+    'fields',
+    '-E',
+    'separator=;',
+    '-E',
+    'occurrence=l',
+  ];
   for (const f of TSHARK_FIELDS) args.push('-e', f);
   const { stdout } = await run('tshark', args);
-  const facts: FileFacts = { synMss: null, synSeq: -1, synTtl: -1, synAckMss: null, synAckSeq: -1, synAckTtl: -1, largestToServer: 0, largestToClient: 0 };
+  const facts: FileFacts = {
+    synMss: null,
+    synSeq: -1,
+    synTtl: -1,
+    synAckMss: null,
+    synAckSeq: -1,
+    synAckTtl: -1,
+    largestToServer: 0,
+    largestToClient: 0,
+  };
   for (const line of stdout.split('\n')) {
     if (line === '') continue;
     const [, sport, dport, syn, ack, reset, mss, seq, ttl, hlim, length] = line.split(';');
@@ -131,7 +168,8 @@ export async function fileFacts(file: string, family: 4 | 6, clientPort: number,
     if (syn === '1' && reset !== '1') {
       const value = mss === '' ? null : Number(mss);
       if (toServer && ack !== '1' && facts.synSeq < 0) Object.assign(facts, { synMss: value, synSeq: Number(seq), synTtl: hops });
-      if (toClient && ack === '1' && facts.synAckSeq < 0) Object.assign(facts, { synAckMss: value, synAckSeq: Number(seq), synAckTtl: hops });
+      if (toClient && ack === '1' && facts.synAckSeq < 0)
+        Object.assign(facts, { synAckMss: value, synAckSeq: Number(seq), synAckTtl: hops });
       continue;
     }
     if (toServer) facts.largestToServer = Math.max(facts.largestToServer, Number(length));

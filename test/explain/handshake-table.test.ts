@@ -5,12 +5,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HandshakeTable } from '../../src/explain/handshake-table.js';
 import { TcpFlag } from '../../src/packet/tcp.js';
-import { NOP, SYN, SYN_ACK, craftIpv4Tcp, craftIpv6Tcp, mssOption, sackPermittedOption, timestampOption, windowScaleOption } from '../packet/craft.js';
+import {
+  NOP,
+  SYN,
+  SYN_ACK,
+  craftIpv4Tcp,
+  craftIpv6Tcp,
+  mssOption,
+  sackPermittedOption,
+  timestampOption,
+  windowScaleOption,
+} from '../packet/craft.js';
 
 const CLIENT4 = [198, 51, 100, 2];
 const SERVER4 = [203, 0, 113, 2];
 const ACK = TcpFlag.ACK;
-const synOptions = (mss: number, ts: number): number[] => [...mssOption(mss), ...sackPermittedOption(), ...timestampOption(ts, 0), NOP, ...windowScaleOption(7)];
+const synOptions = (mss: number, ts: number): number[] => [
+  ...mssOption(mss),
+  ...sackPermittedOption(),
+  ...timestampOption(ts, 0),
+  NOP,
+  ...windowScaleOption(7),
+];
 
 function feed(table: HandshakeTable, packet: Uint8Array, time: number): void {
   // As the capture reader hands it: the IP packet somewhere inside a larger buffer.
@@ -20,13 +36,23 @@ function feed(table: HandshakeTable, packet: Uint8Array, time: number): void {
 }
 
 function ipv4(spec: Parameters<typeof craftIpv4Tcp>[0], toServer: boolean): Uint8Array {
-  return craftIpv4Tcp({ src: toServer ? CLIENT4 : SERVER4, dst: toServer ? SERVER4 : CLIENT4, srcPort: toServer ? 40000 : 443, dstPort: toServer ? 443 : 40000, ...spec });
+  return craftIpv4Tcp({
+    src: toServer ? CLIENT4 : SERVER4,
+    dst: toServer ? SERVER4 : CLIENT4,
+    srcPort: toServer ? 40000 : 443,
+    dstPort: toServer ? 443 : 40000,
+    ...spec,
+  });
 }
 
 test('an IPv4 handshake with data both ways: every field the report shows', () => {
   const table = new HandshakeTable();
   feed(table, ipv4({ flags: SYN, seq: 1000, ttl: 64, options: synOptions(1460, 777) }, true), 1.0);
-  feed(table, ipv4({ flags: SYN_ACK, seq: 5000, ack: 1001, ttl: 61, options: [...mssOption(1380), NOP, NOP, ...windowScaleOption(9)] }, false), 1.01);
+  feed(
+    table,
+    ipv4({ flags: SYN_ACK, seq: 5000, ack: 1001, ttl: 61, options: [...mssOption(1380), NOP, NOP, ...windowScaleOption(9)] }, false),
+    1.01,
+  );
   feed(table, ipv4({ flags: ACK, seq: 1001, ttl: 64 }, true), 1.02);
   feed(table, ipv4({ flags: ACK, seq: 1001, ttl: 64, payload: new Array<number>(1368).fill(1) }, true), 1.03);
   feed(table, ipv4({ flags: ACK, seq: 2369, ttl: 64, payload: new Array<number>(100).fill(1) }, true), 1.04);
@@ -62,7 +88,11 @@ test('IPv6: addresses in RFC 5952 form, hop limit as ttl', () => {
   const table = new HandshakeTable();
   const client = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
   const server = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
-  feed(table, craftIpv6Tcp({ src: client, dst: server, srcPort: 5, dstPort: 80, flags: SYN, seq: 7, hopLimit: 55, options: mssOption(1440) }), 1);
+  feed(
+    table,
+    craftIpv6Tcp({ src: client, dst: server, srcPort: 5, dstPort: 80, flags: SYN, seq: 7, hopLimit: 55, options: mssOption(1440) }),
+    1,
+  );
   const h = table.handshakes[0]!;
   assert.deepEqual([h.family, h.client, h.server, h.syn?.ttl, h.syn?.mss], [6, '2001:db8::1', '2001:db8:1::10', 55, 1440]);
 });
@@ -88,7 +118,12 @@ test('ICMP fragmentation needed and ICMPv6 Packet Too Big go to the connection t
   const client6 = [0xfd, 0, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
   const server6 = [0xfd, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
   feed(table, craftIpv6Tcp({ src: client6, dst: server6, srcPort: 6000, dstPort: 80, flags: SYN, options: mssOption(1440) }), 2);
-  const quoted6 = Array.from(craftIpv6Tcp({ src: server6, dst: client6, srcPort: 80, dstPort: 6000, flags: ACK, payload: new Array<number>(1400).fill(0) }).subarray(0, 1232));
+  const quoted6 = Array.from(
+    craftIpv6Tcp({ src: server6, dst: client6, srcPort: 80, dstPort: 6000, flags: ACK, payload: new Array<number>(1400).fill(0) }).subarray(
+      0,
+      1232,
+    ),
+  );
   const icmp6 = [2, 0, 0, 0, 0, 0, 0x05, 0x00, ...quoted6];
   const router6 = [0xfd, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
   const outer = [0x60, 0, 0, 0, icmp6.length >> 8, icmp6.length & 0xff, 58, 64, ...router6, ...server6, ...icmp6];

@@ -25,7 +25,15 @@ export function segment(overrides: Partial<SegmentSeen>, time: number): SegmentS
 
 export function handshake(spec: HandshakeSpec = {}): Handshake {
   const time = spec.time ?? 100;
-  const h = new Handshake(spec.family ?? 4, spec.client ?? '198.51.100.2', spec.clientPort ?? 40000, spec.server ?? '203.0.113.2', spec.serverPort ?? 443, spec.index ?? 0, time);
+  const h = new Handshake(
+    spec.family ?? 4,
+    spec.client ?? '198.51.100.2',
+    spec.clientPort ?? 40000,
+    spec.server ?? '203.0.113.2',
+    spec.serverPort ?? 443,
+    spec.index ?? 0,
+    time,
+  );
   h.syn = spec.syn === null ? null : segment(spec.syn ?? {}, time);
   h.synAck = spec.synAck === null ? null : segment({ seq: 5000, ttl: 63, ...(spec.synAck ?? {}) }, time + 0.001);
   h.clientDataTtl = spec.clientDataTtl ?? -1;

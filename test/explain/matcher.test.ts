@@ -14,10 +14,25 @@ test('NAT plus rewritten ISNs plus reordered connections: timestamps pair them',
   // Five connections from one client to one server, 10 ms apart. Between A and B a NAT rewrites the
   // client's address and port and a firewall randomizes both ISNs; B's capture lists them shuffled.
   const a = [0, 1, 2, 3, 4].map((i) =>
-    handshake({ index: i, clientPort: 40000 + i, time: 100 + i * 0.01, syn: { seq: 1000 + i, tsVal: 7000 + i }, synAck: { seq: 9000 + i, tsVal: 3000 + i } }));
+    handshake({
+      index: i,
+      clientPort: 40000 + i,
+      time: 100 + i * 0.01,
+      syn: { seq: 1000 + i, tsVal: 7000 + i },
+      synAck: { seq: 9000 + i, tsVal: 3000 + i },
+    }),
+  );
   const order = [3, 0, 4, 1, 2];
   const b = order.map((i, position) =>
-    handshake({ index: position, client: '203.0.113.1', clientPort: 1024 + i, time: 100.002 + i * 0.01, syn: { seq: 555_000 + 17 * i, tsVal: 7000 + i }, synAck: { seq: 777_000 + 31 * i, tsVal: 3000 + i } }));
+    handshake({
+      index: position,
+      client: '203.0.113.1',
+      clientPort: 1024 + i,
+      time: 100.002 + i * 0.01,
+      syn: { seq: 555_000 + 17 * i, tsVal: 7000 + i },
+      synAck: { seq: 777_000 + 31 * i, tsVal: 3000 + i },
+    }),
+  );
   const pairs = matchHandshakes(a, b);
   assert.deepEqual(summary(pairs), ['40000>1024', '40001>1025', '40002>1026', '40003>1027', '40004>1028']);
 });
@@ -25,7 +40,9 @@ test('NAT plus rewritten ISNs plus reordered connections: timestamps pair them',
 test('no timestamps, NAT and ISN randomization: time after the clock offset decides, and B-only handshakes fall in place', () => {
   // A Windows-like client (no timestamps), connections 300 ms apart; B's clock runs 5 s ahead and its
   // capture starts at the first connection too. A's third SYN never reaches B; B also sees another client.
-  const a = [0, 1, 2, 3].map((i) => handshake({ index: i, clientPort: 50000 + i, time: 10 + i * 0.3, syn: { seq: 100 + i, options: 'mss,nop,ws,nop,nop,sok' } }));
+  const a = [0, 1, 2, 3].map((i) =>
+    handshake({ index: i, clientPort: 50000 + i, time: 10 + i * 0.3, syn: { seq: 100 + i, options: 'mss,nop,ws,nop,nop,sok' } }),
+  );
   const b = [
     handshake({ index: 0, client: '192.0.2.9', clientPort: 2000, time: 15.001, syn: { seq: 900, options: 'mss,nop,ws,nop,nop,sok' } }),
     handshake({ index: 1, client: '192.0.2.9', clientPort: 2001, time: 15.301, syn: { seq: 901, options: 'mss,nop,ws,nop,nop,sok' } }),
@@ -43,9 +60,23 @@ test('a timestamp anchor fixes a clock offset of minutes; an unrelated connectio
   ];
   const b = [
     // B's clock is 300 s ahead; the first handshake at B is someone else's, right when A's starts.
-    handshake({ index: 0, client: '192.0.2.50', clientPort: 9999, server: '192.0.2.1', serverPort: 22, time: 1000, syn: { seq: 77, tsVal: 5, options: 'mss,sok,ts', wscale: 2 } }),
+    handshake({
+      index: 0,
+      client: '192.0.2.50',
+      clientPort: 9999,
+      server: '192.0.2.1',
+      serverPort: 22,
+      time: 1000,
+      syn: { seq: 77, tsVal: 5, options: 'mss,sok,ts', wscale: 2 },
+    }),
     handshake({ index: 1, clientPort: 41000, time: 1300.01, syn: { seq: 1, tsVal: 123456 } }),
-    handshake({ index: 2, client: '203.0.113.1', clientPort: 6000, time: 1300.51, syn: { seq: 99, tsVal: null, options: 'mss,nop,ws,nop,nop,sok' } }),
+    handshake({
+      index: 2,
+      client: '203.0.113.1',
+      clientPort: 6000,
+      time: 1300.51,
+      syn: { seq: 99, tsVal: null, options: 'mss,nop,ws,nop,nop,sok' },
+    }),
   ];
   const pairs = matchHandshakes(a, b);
   assert.deepEqual(summary(pairs), ['->9999', '41000>41000', '41001>6000']);
@@ -75,8 +106,18 @@ test('two candidates for one A handshake: the better evidence wins, the other st
 
 test('a timestamp every handshake shares proposes nothing: time pairs them, and the matching stays fast', () => {
   const count = 20_000;
-  const a = Array.from({ length: count }, (_, i) => handshake({ index: i, clientPort: 1024 + i, time: 10 + i * 0.001, syn: { seq: 5 + i, tsVal: 0x01020304 } }));
-  const b = Array.from({ length: count }, (_, i) => handshake({ index: i, client: '203.0.113.1', clientPort: 30000 + i, time: 10.0002 + i * 0.001, syn: { seq: 900_000 + i, tsVal: 0x01020304 } }));
+  const a = Array.from({ length: count }, (_, i) =>
+    handshake({ index: i, clientPort: 1024 + i, time: 10 + i * 0.001, syn: { seq: 5 + i, tsVal: 0x01020304 } }),
+  );
+  const b = Array.from({ length: count }, (_, i) =>
+    handshake({
+      index: i,
+      client: '203.0.113.1',
+      clientPort: 30000 + i,
+      time: 10.0002 + i * 0.001,
+      syn: { seq: 900_000 + i, tsVal: 0x01020304 },
+    }),
+  );
   const started = Date.now();
   const pairs = matchHandshakes(a, b);
   assert.ok(Date.now() - started < 5000, `matched in ${Date.now() - started} ms`);

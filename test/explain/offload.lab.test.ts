@@ -20,6 +20,16 @@ test('TSO/GSO on: segments larger than the MSS at A are called segmentation offl
   assert.ok(h.a !== null && h.b !== null);
   const facts = await fileFacts(files.a, 4, c4.localPort, SERVER_PORT);
   assert.equal(h.a.largestSegmentToServer, facts.largestToServer, 'what tshark sees in the file');
-  assert.ok(h.a.largestSegmentToServer! > h.a.synAck!.mss!, `a segment of ${h.a.largestSegmentToServer} bytes, above the MSS ${h.a.synAck!.mss}`);
-  assert.ok(h.explanation.some((s) => s.startsWith(`At A the client sent segments of up to ${h.a!.largestSegmentToServer} bytes, more than the server's MSS of ${h.a!.synAck!.mss} as the client received it: in the client's own capture that is segmentation offload`)), h.explanation.join('\n'));
+  assert.ok(
+    h.a.largestSegmentToServer! > h.a.synAck!.mss!,
+    `a segment of ${h.a.largestSegmentToServer} bytes, above the MSS ${h.a.synAck!.mss}`,
+  );
+  assert.ok(
+    h.explanation.some((s) =>
+      s.startsWith(
+        `At A the client sent segments of up to ${h.a!.largestSegmentToServer} bytes, more than the server's MSS of ${h.a!.synAck!.mss} as the client received it: in the client's own capture that is segmentation offload`,
+      ),
+    ),
+    h.explanation.join('\n'),
+  );
 });

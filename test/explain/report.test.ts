@@ -11,10 +11,30 @@ import { handshake } from './handshakes.js';
 
 function samplePairs() {
   const a = [
-    handshake({ clientPort: 40000, syn: { mss: 1460, seq: 1, tsVal: 11 }, synAck: { mss: 1380, seq: 2, ttl: 63 }, largestToServer: 1368, largestToClient: 6, tooBig: [{ mtu: 1280, toServer: true }, { mtu: 1280, toServer: false }, { mtu: 1400, toServer: true }] }),
+    handshake({
+      clientPort: 40000,
+      syn: { mss: 1460, seq: 1, tsVal: 11 },
+      synAck: { mss: 1380, seq: 2, ttl: 63 },
+      largestToServer: 1368,
+      largestToClient: 6,
+      tooBig: [
+        { mtu: 1280, toServer: true },
+        { mtu: 1280, toServer: false },
+        { mtu: 1400, toServer: true },
+      ],
+    }),
     handshake({ clientPort: 40001, index: 1, time: 105, syn: { seq: 77, tsVal: 99 }, synAck: null }),
   ];
-  const b = [handshake({ client: '203.0.113.1', clientPort: 1024, syn: { mss: 1380, seq: 1, tsVal: 11, ttl: 63 }, synAck: { mss: 1460, seq: 2, ttl: 64 }, largestToServer: 1368, largestToClient: 6 })];
+  const b = [
+    handshake({
+      client: '203.0.113.1',
+      clientPort: 1024,
+      syn: { mss: 1380, seq: 1, tsVal: 11, ttl: 63 },
+      synAck: { mss: 1460, seq: 2, ttl: 64 },
+      largestToServer: 1368,
+      largestToClient: 6,
+    }),
+  ];
   return matchHandshakes(a, b);
 }
 
@@ -27,15 +47,29 @@ test('JSON: exactly the keys of issue 10, in its order, with its value types', (
   assert.deepEqual(Object.keys(document), ['handshakes']);
   const [matched, onlyA] = document.handshakes;
   for (const h of document.handshakes) assert.deepEqual(Object.keys(h), ['family', 'a', 'b', 'changes', 'explanation']);
-  const sideKeys = ['client', 'clientPort', 'server', 'serverPort', 'syn', 'synAck', 'largestSegmentToServer', 'largestSegmentToClient', 'tooBig'];
+  const sideKeys = [
+    'client',
+    'clientPort',
+    'server',
+    'serverPort',
+    'syn',
+    'synAck',
+    'largestSegmentToServer',
+    'largestSegmentToClient',
+    'tooBig',
+  ];
   const a = matched!['a'] as Record<string, unknown>;
   assert.deepEqual(Object.keys(a), sideKeys);
   assert.deepEqual(Object.keys(matched!['b'] as object), sideKeys);
   assert.deepEqual(a, {
-    client: '198.51.100.2', clientPort: 40000, server: '203.0.113.2', serverPort: 443,
+    client: '198.51.100.2',
+    clientPort: 40000,
+    server: '203.0.113.2',
+    serverPort: 443,
     syn: { mss: 1460, options: 'mss,sok,ts,nop,ws', seq: 1, ttl: 64 },
     synAck: { mss: 1380, options: 'mss,sok,ts,nop,ws', seq: 2, ttl: 63 },
-    largestSegmentToServer: 1368, largestSegmentToClient: 6,
+    largestSegmentToServer: 1368,
+    largestSegmentToClient: 6,
     tooBig: [{ mtu: 1280 }, { mtu: 1400 }],
   });
   assert.equal(matched!['family'], 4);
@@ -53,13 +87,19 @@ test('JSON: exactly the keys of issue 10, in its order, with its value types', (
 test('text: both points side by side, changes marked with * when not coloured, summary line last', () => {
   const text = renderText(sample(), true, { colour: false });
   assert.doesNotMatch(text, /\u001b/);
-  assert.match(text, /^handshake 1\/2 {2}IPv4 {2}198\.51\.100\.2:40000 -> 203\.0\.113\.2:443 {2}changed: syn-mss synack-mss client-address client-port$/m);
+  assert.match(
+    text,
+    /^handshake 1\/2 {2}IPv4 {2}198\.51\.100\.2:40000 -> 203\.0\.113\.2:443 {2}changed: syn-mss synack-mss client-address client-port$/m,
+  );
   assert.match(text, /^ {2}SYN mss {13}1460 \* {24}1380 \*$/m);
   assert.match(text, /^ {2}too big \(MTU\) {7}1280 1400 {21}-$/m);
   assert.match(text, /^ {4}client --SYN-----> A \[mss 1460\] {6}----> B \[mss 1380\] \* {4}--> server$/m);
   assert.match(text, /^handshake 2\/2 .* only at A$/m);
   assert.match(text, /^ {2}- Seen only at A/m);
-  assert.match(text, /\n2 handshakes: 1 matched, 1 only at A, 0 only at B; 1 changed between A and B \(syn-mss 1, synack-mss 1, client-address 1, client-port 1\)\n$/);
+  assert.match(
+    text,
+    /\n2 handshakes: 1 matched, 1 only at A, 0 only at B; 1 changed between A and B \(syn-mss 1, synack-mss 1, client-address 1, client-port 1\)\n$/,
+  );
 });
 
 test('text: colour marks changed values with ANSI codes instead of *', () => {
@@ -77,7 +117,14 @@ test('colour only on a terminal and not under NO_COLOR', () => {
 
 test('one capture: one column, no "only at" and a count of answered handshakes', () => {
   const a = [handshake(), handshake({ index: 1, clientPort: 5, synAck: null })];
-  const text = renderText(buildReport(a.map((h) => ({ a: h, b: null, score: 0 })), false), false, { colour: false });
+  const text = renderText(
+    buildReport(
+      a.map((h) => ({ a: h, b: null, score: 0 })),
+      false,
+    ),
+    false,
+    { colour: false },
+  );
   assert.doesNotMatch(text, /only at|B \(server side\)/);
   assert.match(text, /\n2 handshakes \(1 answered\)\n$/);
 });

@@ -50,14 +50,20 @@ test('handler with fault rules and selection: no garbage collection over a milli
   for (let i = 0; i < 32; i++) {
     const kind = i % 3;
     packets.push(
-      kind === 0 ? craftIpv6Tcp({ flags: SYN_ACK, srcPort: 8080, dstPort: 30000 + i, options: linuxSynOptions(1440) })
-      : kind === 1 ? craftIpv6Tcp({ srcPort: 30000 + i, dstPort: 8080, options: linuxSynOptions(1440) })
-      : craftIpv4Tcp({ srcPort: 30000 + i, dstPort: 443, options: linuxSynOptions(1460) }),
+      kind === 0
+        ? craftIpv6Tcp({ flags: SYN_ACK, srcPort: 8080, dstPort: 30000 + i, options: linuxSynOptions(1440) })
+        : kind === 1
+          ? craftIpv6Tcp({ srcPort: 30000 + i, dstPort: 8080, options: linuxSynOptions(1440) })
+          : craftIpv4Tcp({ srcPort: 30000 + i, dstPort: 443, options: linuxSynOptions(1460) }),
     );
   }
   const bytes = new Uint8Array(1 << 16);
   const table = new Uint32Array(STRIDE * packets.length);
-  const count = layBatch(bytes, table, packets.map((p) => ({ bytes: p })));
+  const count = layBatch(
+    bytes,
+    table,
+    packets.map((p) => ({ bytes: p })),
+  );
   const batch = { bytes, table, count };
   // The handler rewrites in place: restore the laid-out bytes (a copy, made once) before every batch.
   const pristine = bytes.slice();
@@ -81,7 +87,10 @@ test('handler with fault rules and selection: no garbage collection over a milli
   assert.equal(tries.at(-1), 0, `collections per try ${tries.join(', ')}: the fault path allocated`);
   let faults = 0;
   for (let rule = 0; rule < 3; rule++) {
-    faults += counters.outcomeCount(rule, Outcome.Stripped) + counters.outcomeCount(rule, Outcome.Duplicated) + counters.outcomeCount(rule, Outcome.Zeroed);
+    faults +=
+      counters.outcomeCount(rule, Outcome.Stripped) +
+      counters.outcomeCount(rule, Outcome.Duplicated) +
+      counters.outcomeCount(rule, Outcome.Zeroed);
     assert.ok(counters.outcomeCount(rule, Outcome.NotSelected) > 0, `rule ${rule} passed some over`);
   }
   assert.ok(faults > 100_000, `${faults} faults injected`);

@@ -25,7 +25,15 @@ export type Flavour = 'nft' | 'legacy';
 /** setpriv wrappers: user nobody, no groups, the given capabilities in every set that matters. */
 export function unprivileged(caps: readonly string[]): string[] {
   const set = `-all,${caps.map((c) => `+${c}`).join(',')}`;
-  return ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', `--bounding-set=${set}`, `--inh-caps=${set}`, `--ambient-caps=${set}`];
+  return [
+    'setpriv',
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    `--bounding-set=${set}`,
+    `--inh-caps=${set}`,
+    `--ambient-caps=${set}`,
+  ];
 }
 
 export interface GuardLabOptions {
@@ -101,7 +109,8 @@ export class GuardLab {
     );
     if (options.preinstall === true) {
       // As root, with the same iptables flavour as the daemon (PATH).
-      if (options.flavour === 'legacy') await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
+      if (options.flavour === 'legacy')
+        await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
       else await applyRules(lab, ['--config', config]);
     }
     const server = lab.spawn('server', process.execPath, [TCP, 'serve', String(PORT)]);
@@ -116,7 +125,15 @@ export class GuardLab {
 
   /** Connections from the client every intervalMs for seconds. */
   startTraffic(seconds: number, intervalMs = 5): void {
-    this.client = this.lab.spawn('client', process.execPath, [TCP, 'connect', LabAddress.server4, String(PORT), String(seconds), String(intervalMs), '3000']);
+    this.client = this.lab.spawn('client', process.execPath, [
+      TCP,
+      'connect',
+      LabAddress.server4,
+      String(PORT),
+      String(seconds),
+      String(intervalMs),
+      '3000',
+    ]);
   }
 
   /**
@@ -237,16 +254,19 @@ export interface Disruption {
  * on a loaded machine), and every SYN after that clamped. Returns the measured windows; the caller
  * reports them.
  */
-export async function flushThenRestore(g: GuardLab, intervalMs: number, slackMs: number, kinds: readonly ('flush' | 'restore')[] = ['flush', 'restore']): Promise<Disruption[]> {
+export async function flushThenRestore(
+  g: GuardLab,
+  intervalMs: number,
+  slackMs: number,
+  kinds: readonly ('flush' | 'restore')[] = ['flush', 'restore'],
+): Promise<Disruption[]> {
   await g.start();
   g.startTraffic(120);
   await g.connectionsSince(0, 40);
   const events: Omit<Disruption, 'windowMs' | 'unclampedSyns'>[] = [];
   for (const kind of kinds) {
     const { at, back } =
-      kind === 'flush'
-        ? await g.disrupt([g.iptables, '-t', 'mangle', '-F'])
-        : await g.disrupt([`${g.iptables}-restore`], FOREIGN_RULESET);
+      kind === 'flush' ? await g.disrupt([g.iptables, '-t', 'mangle', '-F']) : await g.disrupt([`${g.iptables}-restore`], FOREIGN_RULESET);
     events.push({ name: kind, at, back });
     await g.connectionsSince(back + IN_FLIGHT_MS, 40);
   }

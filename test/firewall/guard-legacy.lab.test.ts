@@ -11,7 +11,9 @@ import { FOREIGN_RULE, GuardLab, flushThenRestore, unprivileged, type Disruption
 
 function report(t: { diagnostic: (m: string) => void }, label: string, results: readonly Disruption[]): void {
   for (const r of results) {
-    t.diagnostic(`${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`);
+    t.diagnostic(
+      `${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`,
+    );
   }
 }
 
@@ -44,7 +46,12 @@ test('guard (iptables-legacy, root, default interval): a flush is repaired withi
 });
 
 test('guard (iptables-legacy, nobody with CAP_NET_ADMIN and CAP_NET_RAW, own lock file): repaired unprivileged', async (t) => {
-  const probe = await GuardLab.create({ tag: 'glegu', flavour: 'legacy', checkInterval: '1s', wrapper: unprivileged(['net_admin', 'net_raw']) });
+  const probe = await GuardLab.create({
+    tag: 'glegu',
+    flavour: 'legacy',
+    checkInterval: '1s',
+    wrapper: unprivileged(['net_admin', 'net_raw']),
+  });
   t.after(() => probe.destroy());
   // The lock file in a directory nobody may write (under systemd: RuntimeDirectory=, docs/firewall.md).
   probe.env.XTABLES_LOCKFILE = join(probe.dir, 'xtables.lock');
@@ -54,7 +61,13 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN and CAP_NET_RAW, own loc
 });
 
 test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fails, is logged and counted; rewriting goes on', async (t) => {
-  const g = await GuardLab.create({ tag: 'glegf', flavour: 'legacy', checkInterval: '1s', wrapper: unprivileged(['net_admin']), preinstall: true });
+  const g = await GuardLab.create({
+    tag: 'glegf',
+    flavour: 'legacy',
+    checkInterval: '1s',
+    wrapper: unprivileged(['net_admin']),
+    preinstall: true,
+  });
   t.after(() => g.destroy());
   await g.start();
   g.startTraffic(120, 10);

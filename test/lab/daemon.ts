@@ -67,12 +67,11 @@ export async function startDaemon(lab: Lab, args: readonly string[], options: Da
     async waitForLog(message, skip = 0, timeoutMs = STARTUP_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const hits = logLines().filter((l) =>
-          typeof message === 'string' ? l['msg'] === message : message.test(String(l['msg'])),
-        );
+        const hits = logLines().filter((l) => (typeof message === 'string' ? l['msg'] === message : message.test(String(l['msg']))));
         if (hits.length > skip) return hits[skip]!;
         if (!child.running) throw new Error(`daemon exited: ${child.stderr.trim()} ${child.stdout.trim()}`);
-        if (Date.now() > deadline) throw new Error(`no log line ${String(message)} within ${timeoutMs} ms; log:\n${child.stdout}${child.stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`no log line ${String(message)} within ${timeoutMs} ms; log:\n${child.stdout}${child.stderr}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

@@ -184,7 +184,8 @@ for (const c of cases) {
     assert.equal(after.ipEnd, result.length);
     if (c.mssAfter !== undefined) assert.deepEqual(mssValues(bytes, after), c.mssAfter, 'MSS values');
     assert.equal(tcpChecksumResidual(bytes, after) % 0xffff, tcpResidual % 0xffff, 'TCP checksum off by the same amount as before');
-    if (info.family === 4) assert.equal(ipv4HeaderResidual(bytes, 0) % 0xffff, ipResidual % 0xffff, 'IPv4 header checksum off by the same amount');
+    if (info.family === 4)
+      assert.equal(ipv4HeaderResidual(bytes, 0) % 0xffff, ipResidual % 0xffff, 'IPv4 header checksum off by the same amount');
     if (isChange(outcome)) {
       // A second pass with the same rule changes nothing.
       const again = bytes.slice();

@@ -34,7 +34,19 @@ export function buildTools(): void {
 /** Queue TCP SYNs to `dport` (IPv4 and IPv6) in the router's FORWARD chain. */
 export async function queueSyns(lab: Lab, dport: number | string, queue: number): Promise<void> {
   for (const tool of ['iptables', 'ip6tables']) {
-    await lab.exec('router', tool, ['-A', 'FORWARD', '-p', 'tcp', '--syn', '--dport', String(dport), '-j', 'NFQUEUE', '--queue-num', String(queue)]);
+    await lab.exec('router', tool, [
+      '-A',
+      'FORWARD',
+      '-p',
+      'tcp',
+      '--syn',
+      '--dport',
+      String(dport),
+      '-j',
+      'NFQUEUE',
+      '--queue-num',
+      String(queue),
+    ]);
   }
 }
 
@@ -112,7 +124,23 @@ export async function countServerSyns<const C extends readonly SynCounter[]>(
 ): Promise<() => Promise<{ -readonly [K in keyof C]: number }>> {
   for (const [i, c] of counters.entries()) {
     const tool = c.family === 4 ? 'iptables' : 'ip6tables';
-    await lab.exec('server', tool, ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', String(c.dport), '-m', 'tcpmss', '--mss', String(c.mss), '-m', 'comment', '--comment', `count${i}`]);
+    await lab.exec('server', tool, [
+      '-A',
+      'INPUT',
+      '-p',
+      'tcp',
+      '--syn',
+      '--dport',
+      String(c.dport),
+      '-m',
+      'tcpmss',
+      '--mss',
+      String(c.mss),
+      '-m',
+      'comment',
+      '--comment',
+      `count${i}`,
+    ]);
   }
   return async () => {
     const out: number[] = [];

@@ -66,7 +66,10 @@ async function sigkillUnderConnections(t: test.TestContext, setup: Setup): Promi
   const [, unclampedBefore] = await counts();
   assert.equal(unclampedBefore, 0);
   const before = await perQueue();
-  assert.ok(before.every((n) => n > 0), `every queue carried SYNs before the kill: ${before.join(', ')}`);
+  assert.ok(
+    before.every((n) => n > 0),
+    `every queue carried SYNs before the kill: ${before.join(', ')}`,
+  );
   const killedAt = Date.now();
   daemon.process.child.kill('SIGKILL');
   const killed = await daemon.process.exited;
@@ -82,17 +85,27 @@ async function sigkillUnderConnections(t: test.TestContext, setup: Setup): Promi
   const failed = attempts.filter((a) => !a.ok);
   const slow = attempts.filter((a) => a.ok && a.ms > 900);
   const duringDown = attempts.filter((a) => a.at > killedAt + 100 && a.at < restartAt - 100);
-  console.log(JSON.stringify({
-    sigkill: {
-      queues: setup.queues.length, sources: Math.max(1, setup.sources.length),
-      attempts: attempts.length, failed: failed.length, slowOver900ms: slow.length,
-      attemptsWhileDown: duringDown.length, failedWhileDown: duringDown.filter((a) => !a.ok).length,
-      restartMs: restartedAt - restartAt, unclampedSyns: unclampedDown - unclampedBefore,
-    },
-  }));
+  console.log(
+    JSON.stringify({
+      sigkill: {
+        queues: setup.queues.length,
+        sources: Math.max(1, setup.sources.length),
+        attempts: attempts.length,
+        failed: failed.length,
+        slowOver900ms: slow.length,
+        attemptsWhileDown: duringDown.length,
+        failedWhileDown: duringDown.filter((a) => !a.ok).length,
+        restartMs: restartedAt - restartAt,
+        unclampedSyns: unclampedDown - unclampedBefore,
+      },
+    }),
+  );
   assert.ok(attempts.length > 100, `the client made its attempts (${attempts.length})`);
   assert.equal(failed.length, 0, 'no connection failed (3 s connect timeout)');
-  assert.ok(duringDown.length > 5 && duringDown.every((a) => a.ok && a.ms < 900), 'connections opened while the daemon was down worked at once');
+  assert.ok(
+    duringDown.length > 5 && duringDown.every((a) => a.ok && a.ms < 900),
+    'connections opened while the daemon was down worked at once',
+  );
 
   const [clampedAfterRestart, unclampedAfterRestart] = await counts();
   const receivedAfterRestart = await perQueue();
@@ -105,7 +118,10 @@ async function sigkillUnderConnections(t: test.TestContext, setup: Setup): Promi
   assert.equal(unclampedEnd, unclampedAfterRestart, 'after the restart no SYN passes unclamped');
   assert.equal(clampedEnd - clampedAfterRestart, againAttempts.length, 'every new SYN is clamped again');
   const grew = receivedEnd.map((n, i) => n - receivedAfterRestart[i]!);
-  assert.ok(grew.every((n) => n > 0), `the restarted daemon handled SYNs on every queue: ${grew.join(', ')}`);
+  assert.ok(
+    grew.every((n) => n > 0),
+    `the restarted daemon handled SYNs on every queue: ${grew.join(', ')}`,
+  );
 }
 
 test('daemon SIGKILLed under TCP connections: with --queue-bypass connections keep working unclamped; a restart clamps again', async (t) => {
