@@ -176,20 +176,23 @@ export class GuardLab {
 
   /** Our rules in the router's mangle table as -S lines (comment mssmangler, our queue). */
   async ourRules(): Promise<string[]> {
-    return (await this.rules()).filter((l) => l.includes('--comment mssmangler') && l.includes(`--queue-num ${QUEUE}`));
+    return ourRulesIn((await this.lab.exec('router', this.iptables, ['-t', 'mangle', '-S'])).stdout);
   }
 
   async rules(): Promise<string[]> {
     const { stdout } = await this.lab.exec('router', this.iptables, ['-t', 'mangle', '-S']);
-    return stdout.split('\n').filter((l) => l.startsWith('-A '));
+    return appendedRules(stdout);
   }
 
   /** Runs a disruption and waits until both our rules are back; returns when it began and when they were seen back. */
   async disrupt(command: readonly string[], input?: string, timeoutMs = 10_000): Promise<{ at: number; back: number }> {
     assert.equal((await this.ourRules()).length, 2, 'our two rules are in before the disruption');
     const at = Date.now();
-    await this.lab.exec('router', command[0]!, command.slice(1), input);
-    assert.ok((await this.ourRules()).length < 2, 'the disruption took our rules away');
+    // The listing runs in the same shell right after the disruption: a separate `ip netns exec` can take
+    // longer on a loaded machine than the nft-event repair (100 ms), and would then see the rules back.
+    const { stdout } = await this.lab.exec('router', 'sh', ['-c', `"$@" && ${this.iptables} -t mangle -S`, 'sh', ...command], input);
+    const left = ourRulesIn(stdout);
+    assert.ok(left.length < 2, 'the disruption took our rules away');
     for (;;) {
       if ((await this.ourRules()).length === 2) return { at, back: Date.now() };
       if (Date.now() - at > timeoutMs) assert.fail(`rules not back ${timeoutMs} ms after the disruption`);
@@ -293,4 +296,14 @@ export async function flushThenRestore(
     out.push({ ...e, windowMs: w.windowMs, unclampedSyns: w.unclamped.length });
   });
   return out;
+}
+
+/** The rules of an `iptables -S` listing. */
+function appendedRules(listing: string): string[] {
+  return listing.split('\n').filter((l) => l.startsWith('-A '));
+}
+
+/** Our queue rules in an `iptables -S` listing: the comment and the queue number both match. */
+function ourRulesIn(listing: string): string[] {
+  return appendedRules(listing).filter((l) => l.includes('--comment mssmangler') && l.includes(`--queue-num ${QUEUE}`));
 }

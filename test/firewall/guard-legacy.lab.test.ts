@@ -77,7 +77,12 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fai
   const syns = await g.syns();
   assert.ok(traffic.attempts > 50 && traffic.ok === traffic.attempts);
   assert.ok(syns.length > 50 && syns.every((s) => s.mss === 1380), 'the rules installed beforehand still feed the daemon, which clamps');
-  const m = await g.metrics();
+  // The start failed once; at least one periodic check (1 s) must fail too. On a quiet machine the
+  // traffic above takes under a second, so wait for that check rather than assume it has run.
+  let m = await g.metrics();
+  for (const deadline = Date.now() + 10_000; m.errors < 2 && Date.now() < deadline; m = await g.metrics()) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   assert.equal(m.missing, 2, 'mssmangler_firewall_rules_missing: the guard cannot see its rules, and says so');
   assert.ok(m.errors >= 2, `mssmangler_firewall_command_errors_total ${m.errors}`);
   const failures = g.logs().filter((l) => l.msg === 'firewall command failed; rewriting goes on, the rules are retried at the next check');
