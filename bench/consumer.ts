@@ -7,7 +7,20 @@
 //     [--batch-size N]
 // Prints "ready" on stderr once bound, and on SIGTERM one JSON line of counters on stdout, then exits.
 import { parseArgs } from 'node:util';
-import { ActionMode, Direction, InsertMode, OUTCOME_COUNT, Outcome, PacketInfo, RewriteResult, isChange, outcomeNames, parsePacket, rewriteMss, type MssAction } from '../src/packet/index.js';
+import {
+  ActionMode,
+  Direction,
+  InsertMode,
+  OUTCOME_COUNT,
+  Outcome,
+  PacketInfo,
+  RewriteResult,
+  isChange,
+  outcomeNames,
+  parsePacket,
+  rewriteMss,
+  type MssAction,
+} from '../src/packet/index.js';
 import { PacketFlag, Row, STRIDE, TAILROOM } from '../src/native/contract.js';
 import { loadNative } from '../src/native/load.js';
 import { NfQueue, type QueueBatch } from '../src/queue/queue.js';

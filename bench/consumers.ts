@@ -12,15 +12,36 @@ const DAEMON_METRICS_LISTEN = '127.0.0.1:9465';
 
 /** `mssmangler run` arguments: one `set` rule for SYNs, metrics on, only warnings logged. */
 export function daemonArgs(queues: readonly string[], maxLen: number): string[] {
-  return ['run', ...queues, '--set-mss', String(TARGET_MSS), '--direction', 'syn', '--no-fail-open',
-    '--queue-maxlen', String(maxLen), '--metrics-listen', DAEMON_METRICS_LISTEN, '--log-level', 'warn'];
+  return [
+    'run',
+    ...queues,
+    '--set-mss',
+    String(TARGET_MSS),
+    '--direction',
+    'syn',
+    '--no-fail-open',
+    '--queue-maxlen',
+    String(maxLen),
+    '--metrics-listen',
+    DAEMON_METRICS_LISTEN,
+    '--log-level',
+    'warn',
+  ];
 }
 
 /** Packets per batch from the daemon's own histogram (mssmangler_batch_packets). */
 export async function daemonBatches(rig: Rig): Promise<string> {
   try {
     const text = await fetchInRouter(rig.lab, `http://${DAEMON_METRICS_LISTEN}/metrics`);
-    const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2]);
+    const value = (name: string) =>
+      Number(
+        /^(\S+) (\S+)$/m.exec(
+          text
+            .split('\n')
+            .filter((l) => l.startsWith(`${name} `))
+            .join('\n'),
+        )?.[2],
+      );
     const packets = value('mssmangler_batch_packets_sum');
     const batches = value('mssmangler_batch_packets_count');
     return `${packets} packets in ${batches} batches (${(packets / batches).toFixed(1)} per batch; /metrics)`;
@@ -28,4 +49,3 @@ export async function daemonBatches(rig: Rig): Promise<string> {
     return `no /metrics: ${(err as Error).message}`;
   }
 }
-

@@ -39,6 +39,7 @@ const rule = (mode: MssAction['mode'], mss: number): MssAction => ({
   insertMss: 0,
 });
 
+// prettier-ignore
 const scenarios: Scenario[] = [
   { name: 'parse only, IPv4 SYN', packet: craftIpv4Tcp({ options: linuxSynOptions(1460) }), action: null, pathMtu: 0, expected: Outcome.Parsed },
   { name: 'parse only, IPv6 SYN', packet: craftIpv6Tcp({ options: linuxSynOptions(1440) }), action: null, pathMtu: 0, expected: Outcome.Parsed },
@@ -160,7 +161,11 @@ function main(): void {
   for (const row of runCoreBenchmark(iterations, undefined, process.argv[3])) {
     console.log(`| ${row.name} | ${row.outcome} | ${row.nsPerPacket.toFixed(1)} | ${row.nsPerPacketNet.toFixed(1)} |`);
   }
-  console.log(`calibration: trivial loop ${calibrationNsPerIteration().toFixed(2)} ns/iteration; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `calibration: trivial loop ${calibrationNsPerIteration().toFixed(2)} ns/iteration; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

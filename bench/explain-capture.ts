@@ -57,7 +57,13 @@ export function writeExplainCapture(path: string, connections: number): number {
         { ...toClient, flags: TcpFlag.SYN | TcpFlag.ACK, seq: serverIsn, ack: (clientIsn + 1) >>> 0, options: linuxSynOptions(SERVER_MSS) },
         { ...toServer, flags: TcpFlag.ACK, seq: (clientIsn + 1) >>> 0, ack: (serverIsn + 1) >>> 0 },
         { ...toServer, flags: TcpFlag.PSH | TcpFlag.ACK, seq: (clientIsn + 1) >>> 0, ack: (serverIsn + 1) >>> 0, payload: REQUEST },
-        { ...toClient, flags: TcpFlag.PSH | TcpFlag.ACK, seq: (serverIsn + 1) >>> 0, ack: (clientIsn + 1 + REQUEST.length) >>> 0, payload: RESPONSE },
+        {
+          ...toClient,
+          flags: TcpFlag.PSH | TcpFlag.ACK,
+          seq: (serverIsn + 1) >>> 0,
+          ack: (clientIsn + 1 + REQUEST.length) >>> 0,
+          payload: RESPONSE,
+        },
       ];
       const startUs = i * CONNECTION_SPACING_US;
       segments.forEach((segment, k) => {

@@ -41,9 +41,18 @@ function log(message: string): void {
 
 /** Wall seconds and peak RSS of one run, from GNU time's last stderr line. */
 function timeOnce(argv: string[]): { seconds: number; maxRssBytes: number } {
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', ...argv], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const line = result.stderr.trim().split('\n').filter((l) => l.startsWith('BENCH ')).pop();
-  if (result.status !== 0 || line === undefined) throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = result.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('BENCH '))
+    .pop();
+  if (result.status !== 0 || line === undefined)
+    throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const [, seconds, rssKb] = line.split(' ');
   return { seconds: Number(seconds), maxRssBytes: Number(rssKb) * 1024 };
 }
@@ -95,10 +104,29 @@ function main(): void {
   const tsharkVersion = execFileSync('tshark', ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
   const load = [loadAverage()];
 
-  // The explain command joins this list when it exists: { name: 'mssmangler explain --json', argv: [...] }.
   const commands: TimedCommand[] = [
-    { name: 'tshark -Y tcp.flags.syn==1 -e tcp.options.mss_val', argv: ['tshark', '-r', CAPTURE, '-n', '-Y', 'tcp.flags.syn==1', '-T', 'fields', '-e', 'tcp.options.mss_val'], repeat: 1 },
-    { name: 'capture reader alone (readCapture)', argv: [process.execPath, join(repoRoot, 'dist/bench/explain-read.js'), CAPTURE], repeat: options.repeat },
+    {
+      name: 'tshark -Y tcp.flags.syn==1 -e tcp.options.mss_val',
+      argv: ['tshark', '-r', CAPTURE, '-n', '-Y', 'tcp.flags.syn==1', '-T', 'fields', '-e', 'tcp.options.mss_val'],
+      repeat: 1,
+    },
+    {
+      name: 'capture reader alone (readCapture)',
+      argv: [process.execPath, join(repoRoot, 'dist/bench/explain-read.js'), CAPTURE],
+      repeat: options.repeat,
+    },
+    // The whole command, output included (to /dev/null): every handshake's JSON with its sentences.
+    {
+      name: 'mssmangler explain --json (one capture)',
+      argv: [process.execPath, join(repoRoot, 'dist/src/cli/main.js'), 'explain', CAPTURE, '--json'],
+      repeat: options.repeat,
+    },
+    // Both points: the file against itself, so every handshake is also scored and matched.
+    {
+      name: 'mssmangler explain A B --json (the file as A and B)',
+      argv: [process.execPath, join(repoRoot, 'dist/src/cli/main.js'), 'explain', CAPTURE, CAPTURE, '--json'],
+      repeat: options.repeat,
+    },
   ];
   const timings: Timing[] = [];
   for (const command of commands) {
@@ -111,7 +139,10 @@ function main(): void {
   const tshark = timings[0]!;
   const rows = timings.map((t) => {
     const share = t.seconds / tshark.seconds;
-    const verdict = t === tshark ? '' : `${(share * 100).toFixed(1)}% of tshark${share <= TARGET_SHARE_OF_TSHARK && t.maxRssBytes < TARGET_RSS_BYTES ? ' (target met)' : ' (target missed)'}`;
+    const verdict =
+      t === tshark
+        ? ''
+        : `${(share * 100).toFixed(1)}% of tshark${share <= TARGET_SHARE_OF_TSHARK && t.maxRssBytes < TARGET_RSS_BYTES ? ' (target met)' : ' (target missed)'}`;
     return `| ${t.name} | ${t.seconds.toFixed(2)} | ${Math.round(packets / t.seconds).toLocaleString('en-US')} | ${(t.maxRssBytes / 1048576).toFixed(0)} | ${verdict} |`;
   });
   const section = [

@@ -89,9 +89,24 @@ export async function measureLatency(rig: Rig, family: Family, path: PathName, r
 
 async function startCapture(rig: Rig, iface: string, direction: 'in' | 'out', file: string): Promise<TrackedProcess> {
   const tcpdump = rig.lab.spawn('router', 'taskset', [
-    '-c', String(GENERATOR_CPU), 'tcpdump',
-    '-i', iface, '-Q', direction, '-n', '-s', String(SNAPLEN), '-B', String(CAPTURE_BUFFER_KIB),
-    '--time-stamp-precision=nano', '-Z', 'root', '-w', file, 'tcp',
+    '-c',
+    String(GENERATOR_CPU),
+    'tcpdump',
+    '-i',
+    iface,
+    '-Q',
+    direction,
+    '-n',
+    '-s',
+    String(SNAPLEN),
+    '-B',
+    String(CAPTURE_BUFFER_KIB),
+    '--time-stamp-precision=nano',
+    '-Z',
+    'root',
+    '-w',
+    file,
+    'tcp',
   ]);
   await tcpdump.waitFor(/listening on/, 5000);
   return tcpdump;

@@ -32,7 +32,9 @@ export function summariseProfile(file: string, root: string, top = 15): string {
     selfUs.set(name, (selfUs.get(name) ?? 0) + us);
     busyUs += us;
   }
-  const lines = [`busy ${(busyUs / 1e6).toFixed(2)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s profiled; self time:`];
+  const lines = [
+    `busy ${(busyUs / 1e6).toFixed(2)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s profiled; self time:`,
+  ];
   for (const [name, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     lines.push(`  ${((us / busyUs) * 100).toFixed(1).padStart(5)}%  ${name}`);
   }

@@ -100,9 +100,29 @@ function summarise(family: FamilyResult, result: PathResult): Summary {
 }
 
 const HEADINGS = [
-  'path', 'SYN/s', '× kernel', '× C', 'loss %', 'CPU s/Mpkt', 'CPU × C', 'user s/Mpkt', 'main thread s/Mpkt', 'full-core SYN/s', 'consumer % of core', 'cores busy %', 'bound by',
-  'paced CPU s/Mpkt', 'paced × C', 'paced user s/Mpkt',
-  'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs', '+p50 × C', '+p99 × C', 'loss at load',
+  'path',
+  'SYN/s',
+  '× kernel',
+  '× C',
+  'loss %',
+  'CPU s/Mpkt',
+  'CPU × C',
+  'user s/Mpkt',
+  'main thread s/Mpkt',
+  'full-core SYN/s',
+  'consumer % of core',
+  'cores busy %',
+  'bound by',
+  'paced CPU s/Mpkt',
+  'paced × C',
+  'paced user s/Mpkt',
+  'p50 µs',
+  'p99 µs',
+  '+p50 µs',
+  '+p99 µs',
+  '+p50 × C',
+  '+p99 × C',
+  'loss at load',
 ];
 
 function rows(family: FamilyResult): string[][] {
@@ -181,8 +201,10 @@ export function formatText(result: BenchResult): string {
   const out: string[] = [];
   for (const family of result.families) {
     const o = result.options;
-    out.push(`\nIPv${family.family}: ${o.reps} × ${o.seconds} s at saturation; ${o.reps} × ${o.pacedSeconds} s at ${int(o.pacedRate)} SYN/s paced;` +
-      ` ${o.latencyReps} × ${o.latencySeconds} s of latency at ${int(family.loadPps)} SYN/s`);
+    out.push(
+      `\nIPv${family.family}: ${o.reps} × ${o.seconds} s at saturation; ${o.reps} × ${o.pacedSeconds} s at ${int(o.pacedRate)} SYN/s paced;` +
+        ` ${o.latencyReps} × ${o.latencySeconds} s of latency at ${int(family.loadPps)} SYN/s`,
+    );
     const table = [HEADINGS, ...rows(family)];
     const widths = HEADINGS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
     for (const row of table) out.push(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
@@ -207,7 +229,10 @@ export function formatMarkdown(result: BenchResult): string {
   ];
   for (const family of result.families) {
     out.push(`### IPv${family.family}`, '');
-    out.push(`Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate), ${o.latencyReps} runs of ${o.latencySeconds} s: medians of each run's p50 and p99.`, '');
+    out.push(
+      `Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate), ${o.latencyReps} runs of ${o.latencySeconds} s: medians of each run's p50 and p99.`,
+      '',
+    );
     out.push(`| ${HEADINGS.join(' | ')} |`, `| ${HEADINGS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
     for (const row of rows(family)) out.push(`| ${row.join(' | ')} |`);
     out.push('');
@@ -216,16 +241,22 @@ export function formatMarkdown(result: BenchResult): string {
     out.push('<details><summary>Samples (SYN/s, loss, consumer CPU s per M packets, consumer % of its core)</summary>', '');
     for (const p of family.paths) {
       if (p.unavailable) continue;
-      const samples = p.samples.map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.consumerShare * 100, 0)}`).join('; ');
+      const samples = p.samples
+        .map((s) => `${int(s.pps)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.consumerShare * 100, 0)}`)
+        .join('; ');
       out.push(`- ${PATHS[p.path].label}: ${samples}`);
-      if (p.paced.length) out.push(`  - paced (offered SYN/s / loss / CPU s/Mpkt / main thread s/Mpkt): ${p.paced.map((s) => `${int(s.sent / s.seconds)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.mainThreadPerMpkt, 3)}`).join('; ')}`);
-      if (p.latency.length) out.push(`  - latency (p50 / p99 µs): ${p.latency.map((l) => `${fixed(l.p50Us, 1)} / ${fixed(l.p99Us, 1)}`).join('; ')}`);
+      if (p.paced.length)
+        out.push(
+          `  - paced (offered SYN/s / loss / CPU s/Mpkt / main thread s/Mpkt): ${p.paced.map((s) => `${int(s.sent / s.seconds)} / ${s.loss} / ${fixed(s.cpuPerMpkt, 2)} / ${fixed(s.mainThreadPerMpkt, 3)}`).join('; ')}`,
+        );
+      if (p.latency.length)
+        out.push(`  - latency (p50 / p99 µs): ${p.latency.map((l) => `${fixed(l.p50Us, 1)} / ${fixed(l.p99Us, 1)}`).join('; ')}`);
     }
     out.push('', '</details>', '');
   }
   if (result.notes.length) out.push('Notes from the run:', '', ...result.notes.map((n) => `- ${n}`), '');
   if (result.profiles.length) {
-    out.push('### Where the consumers\' time goes', '');
+    out.push("### Where the consumers' time goes", '');
     for (const p of result.profiles) out.push(`${p.title}:`, '', '```', p.text, '```', '');
   }
   out.push(METHOD);

@@ -21,9 +21,7 @@ export function iptables(family: Family): string {
 }
 
 export function addresses(family: Family): { src: string; dst: string } {
-  return family === 4
-    ? { src: LabAddress.client4, dst: LabAddress.server4 }
-    : { src: LabAddress.client6, dst: LabAddress.server6 };
+  return family === 4 ? { src: LabAddress.client4, dst: LabAddress.server4 } : { src: LabAddress.client6, dst: LabAddress.server6 };
 }
 
 export interface SinkCounts {
@@ -58,7 +56,21 @@ export class Rig {
     try {
       for (const family of [4, 6] as const) {
         const ipt = iptables(family);
-        await lab.exec('server', ipt, ['-t', 'raw', '-A', 'PREROUTING', '-p', 'tcp', '--syn', '-m', 'tcpmss', '--mss', String(TARGET_MSS), '-j', 'DROP']);
+        await lab.exec('server', ipt, [
+          '-t',
+          'raw',
+          '-A',
+          'PREROUTING',
+          '-p',
+          'tcp',
+          '--syn',
+          '-m',
+          'tcpmss',
+          '--mss',
+          String(TARGET_MSS),
+          '-j',
+          'DROP',
+        ]);
         await lab.exec('server', ipt, ['-t', 'raw', '-A', 'PREROUTING', '-p', 'tcp', '--syn', '-j', 'DROP']);
       }
     } catch (err) {
@@ -71,7 +83,11 @@ export class Rig {
   async readSink(family: Family): Promise<SinkCounts> {
     const { stdout } = await this.lab.exec('server', iptables(family), ['-t', 'raw', '-n', '-v', '-x', '-L', 'PREROUTING']);
     // Two header lines, then one line per rule with the packet count first.
-    const counts = stdout.trim().split('\n').slice(2).map((line) => Number(line.trim().split(/\s+/)[0]));
+    const counts = stdout
+      .trim()
+      .split('\n')
+      .slice(2)
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
     if (counts.length !== 2 || counts.some((n) => !Number.isFinite(n))) throw new Error(`unexpected sink counters:\n${stdout}`);
     return { rewritten: counts[0]!, other: counts[1]! };
   }
@@ -125,7 +141,12 @@ export class Rig {
    * "ready", or (`boundQueues`, for the daemon, which says nothing at --log-level warn) every one of
    * those queues has a reader in the kernel's table.
    */
-  async startConsumer(command: string, args: readonly string[], boundQueues?: readonly number[], readyTimeoutMs = 20000): Promise<TrackedProcess> {
+  async startConsumer(
+    command: string,
+    args: readonly string[],
+    boundQueues?: readonly number[],
+    readyTimeoutMs = 20000,
+  ): Promise<TrackedProcess> {
     if (!existsSync(command)) throw new Error(`${command} is missing`);
     const consumer = this.lab.spawn('router', 'taskset', ['-c', String(CONSUMER_CPU), command, ...args]);
     if (!boundQueues) {
@@ -137,7 +158,8 @@ export class Rig {
       const bound = await Promise.all(boundQueues.map((q) => this.readQueue(q)));
       if (bound.every((b) => b !== null)) return consumer;
       if (!consumer.running) throw new Error(`${command} exited: ${consumer.stderr.trim()} ${consumer.stdout.trim()}`);
-      if (Date.now() > deadline) throw new Error(`queues ${boundQueues.join(',')} not bound within ${readyTimeoutMs} ms: ${consumer.stderr.trim()}`);
+      if (Date.now() > deadline)
+        throw new Error(`queues ${boundQueues.join(',')} not bound within ${readyTimeoutMs} ms: ${consumer.stderr.trim()}`);
       await sleep(50);
     }
   }

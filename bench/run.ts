@@ -63,8 +63,14 @@ async function main(): Promise<void> {
   try {
     const common = ['--mss', String(TARGET_MSS), '--fail-open', '0'];
     if (options.paths.includes('c')) {
-      await startConsumer(rig, 'c', C_CONSUMER_PATH,
-        ['--queue', String(C_QUEUE), ...common, '--maxlen', String(options.maxLen), '--batch', String(options.batch)], consumers, unavailable);
+      await startConsumer(
+        rig,
+        'c',
+        C_CONSUMER_PATH,
+        ['--queue', String(C_QUEUE), ...common, '--maxlen', String(options.maxLen), '--batch', String(options.batch)],
+        consumers,
+        unavailable,
+      );
     }
     if (options.profile) {
       rmSync(PROFILE_DIR, { recursive: true, force: true });
@@ -75,20 +81,43 @@ async function main(): Promise<void> {
       ...(options.perf ? ['--perf-basic-prof'] : []),
     ];
     if (options.paths.includes('mssmangler')) {
-      await startConsumer(rig, 'mssmangler', process.execPath,
-        [...nodeFlags, MSSMANGLER_CONSUMER_PATH, '--queue', String(MSSMANGLER_QUEUE), ...common,
-          '--max-len', String(options.maxLen), '--batch-size', String(options.batch)], consumers, unavailable);
+      await startConsumer(
+        rig,
+        'mssmangler',
+        process.execPath,
+        [
+          ...nodeFlags,
+          MSSMANGLER_CONSUMER_PATH,
+          '--queue',
+          String(MSSMANGLER_QUEUE),
+          ...common,
+          '--max-len',
+          String(options.maxLen),
+          '--batch-size',
+          String(options.batch),
+        ],
+        consumers,
+        unavailable,
+      );
     }
     if (options.paths.includes('daemon')) {
       // The daemon as users run it (metrics server on, its default; scraped only at the end), with
       // fail-open off like the C consumer so overload shows as loss.
-      await startConsumer(rig, 'daemon', process.execPath,
-        [...nodeFlags, CLI_PATH, ...daemonArgs(['--queue', String(DAEMON_QUEUE)], options.maxLen)], consumers, unavailable, [DAEMON_QUEUE]);
+      await startConsumer(
+        rig,
+        'daemon',
+        process.execPath,
+        [...nodeFlags, CLI_PATH, ...daemonArgs(['--queue', String(DAEMON_QUEUE)], options.maxLen)],
+        consumers,
+        unavailable,
+        [DAEMON_QUEUE],
+      );
     }
     const perfs = new Map<PathName, TrackedProcess>();
     if (options.perf) {
       mkdirSync(PERF_DIR, { recursive: true });
-      for (const [path, consumer] of consumers) perfs.set(path, await startPerf(rig.lab.processes, consumer.pid!, join(PERF_DIR, `${path}.data`)));
+      for (const [path, consumer] of consumers)
+        perfs.set(path, await startPerf(rig.lab.processes, consumer.pid!, join(PERF_DIR, `${path}.data`)));
     }
     for (const family of options.families) {
       families.push(await measureFamily(rig, family, options, consumers, unavailable));
@@ -99,7 +128,9 @@ async function main(): Promise<void> {
       const batches = path === 'daemon' && consumer.running ? await daemonBatches(rig) : '';
       const done = await consumer.stop('SIGTERM', 5000);
       const stats = done.stdout.trim().split('\n').at(-1) ?? '';
-      notes.push(`${PATHS[path].label} exited (${done.code ?? done.signal}): ${batches || describeConsumerStats(stats) || done.stderr.trim()}`);
+      notes.push(
+        `${PATHS[path].label} exited (${done.code ?? done.signal}): ${batches || describeConsumerStats(stats) || done.stderr.trim()}`,
+      );
     }
     await rig.destroy();
   }
@@ -125,8 +156,15 @@ async function main(): Promise<void> {
   }
 }
 
-async function startConsumer(rig: Rig, path: PathName, command: string, args: string[],
-  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>, boundQueues?: readonly number[]): Promise<void> {
+async function startConsumer(
+  rig: Rig,
+  path: PathName,
+  command: string,
+  args: string[],
+  consumers: Map<PathName, TrackedProcess>,
+  unavailable: Map<PathName, string>,
+  boundQueues?: readonly number[],
+): Promise<void> {
   try {
     consumers.set(path, await rig.startConsumer(command, args, boundQueues));
   } catch (err) {
@@ -135,8 +173,13 @@ async function startConsumer(rig: Rig, path: PathName, command: string, args: st
   }
 }
 
-async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
-  consumers: Map<PathName, TrackedProcess>, unavailable: Map<PathName, string>): Promise<FamilyResult> {
+async function measureFamily(
+  rig: Rig,
+  family: Family,
+  options: BenchOptions,
+  consumers: Map<PathName, TrackedProcess>,
+  unavailable: Map<PathName, string>,
+): Promise<FamilyResult> {
   const results = options.paths.map((path): PathResult => {
     const why = unavailable.get(path);
     return { path, samples: [], paced: [], latency: [], ...(why ? { unavailable: why } : {}) };
@@ -172,9 +215,11 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       // The generator's rate drifts with whatever else the machine does: aim the next sample's count
       // at options.seconds from this one's rate.
       counts.set(r.path, Math.max(options.warmup, Math.round((s.sent / s.seconds) * options.seconds)));
-      log(`IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
-        ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
-        ` consumer ${percent(s.consumerShare)} of its core, cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`);
+      log(
+        `IPv${family} ${r.path} rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s, sent ${s.sent} in ${s.seconds.toFixed(2)} s,` +
+          ` loss ${s.loss}${s.unmangled ? `, UNMANGLED ${s.unmangled}` : ''}, CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt,` +
+          ` consumer ${percent(s.consumerShare)} of its core, cores busy ${percent(s.generatorCoreBusy)} / ${percent(s.consumerCoreBusy)}`,
+      );
     }
   }
 
@@ -187,11 +232,15 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       const r = order[(i + rep) % order.length]!;
       if (!alive(r)) continue;
       await rig.setPath(family, r.path);
-      const s = await measureSaturation(rig, family, r.path, options.pacedRate * options.pacedSeconds, pidOf(r.path),
-        { rate: options.pacedRate, batch: options.pacedBurst });
+      const s = await measureSaturation(rig, family, r.path, options.pacedRate * options.pacedSeconds, pidOf(r.path), {
+        rate: options.pacedRate,
+        batch: options.pacedBurst,
+      });
       r.paced.push(s);
-      log(`IPv${family} ${r.path} paced rep ${rep + 1}/${options.reps}: ${Math.round(s.sent / s.seconds)} SYN/s offered, loss ${s.loss},` +
-        ` CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt (main thread ${s.mainThreadPerMpkt.toFixed(3)}), user ${s.userPerMpkt.toFixed(2)}`);
+      log(
+        `IPv${family} ${r.path} paced rep ${rep + 1}/${options.reps}: ${Math.round(s.sent / s.seconds)} SYN/s offered, loss ${s.loss},` +
+          ` CPU ${s.cpuPerMpkt.toFixed(2)} s/Mpkt (main thread ${s.mainThreadPerMpkt.toFixed(3)}), user ${s.userPerMpkt.toFixed(2)}`,
+      );
     }
   }
 
@@ -205,8 +254,10 @@ async function measureFamily(rig: Rig, family: Family, options: BenchOptions,
       await rig.setPath(family, r.path);
       const l = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds);
       r.latency.push(l);
-      log(`IPv${family} ${r.path} latency rep ${rep + 1}/${options.latencyReps} at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
-        ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`);
+      log(
+        `IPv${family} ${r.path} latency rep ${rep + 1}/${options.latencyReps} at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +
+          ` (${l.matched} matched), loss ${l.loss} of ${l.sent}, wrong MSS ${l.wrongMss}, bad checksums ${l.badChecksums}`,
+      );
     }
   }
   await rig.clearPath(family);
@@ -220,7 +271,11 @@ function percent(fraction: number): string {
 /** The consumers' last line: counters as JSON. Batch size is what batching buys, so it is worth a note. */
 function describeConsumerStats(line: string): string {
   try {
-    const s = JSON.parse(line) as { packets?: number; batches?: number; queue?: { packets: number; batches: number; verdictSends: number } };
+    const s = JSON.parse(line) as {
+      packets?: number;
+      batches?: number;
+      queue?: { packets: number; batches: number; verdictSends: number };
+    };
     const packets = s.queue?.packets ?? s.packets ?? NaN;
     const batches = s.queue?.batches ?? s.batches ?? NaN;
     return `${packets} packets in ${batches} batches (${(packets / batches).toFixed(1)} per batch); ${line}`;

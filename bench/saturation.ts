@@ -9,7 +9,17 @@
 import { PATHS, type PathName } from './paths.js';
 import { busyFractions, readCoreTicks } from './cpu-usage.js';
 import { generate, type GeneratorOptions } from './generator.js';
-import { CONSUMER_CPU, GENERATOR_CPU, processCpu, sum, threadCpuDelta, threadCpuNs, type Family, type QueueCounts, type Rig } from './rig.js';
+import {
+  CONSUMER_CPU,
+  GENERATOR_CPU,
+  processCpu,
+  sum,
+  threadCpuDelta,
+  threadCpuNs,
+  type Family,
+  type QueueCounts,
+  type Rig,
+} from './rig.js';
 
 export interface SaturationSample {
   sent: number;
@@ -58,8 +68,14 @@ export function targetOf(path: PathName): SampleTarget {
 }
 
 /** `count` SYNs as fast as the generator goes (or at options.rate) through `path` or `target`. */
-export async function measureSaturation(rig: Rig, family: Family, path: PathName | SampleTarget, count: number,
-  consumerPid: number | undefined, generator: GeneratorOptions = {}): Promise<SaturationSample> {
+export async function measureSaturation(
+  rig: Rig,
+  family: Family,
+  path: PathName | SampleTarget,
+  count: number,
+  consumerPid: number | undefined,
+  generator: GeneratorOptions = {},
+): Promise<SaturationSample> {
   const spec = typeof path === 'string' ? targetOf(path) : path;
   const sinkBefore = await rig.readSink(family);
   const queueBefore = await readQueues(rig, spec.queues);
@@ -118,7 +134,10 @@ async function readQueues(rig: Rig, queues: readonly number[]): Promise<QueueCou
   return total;
 }
 
-function queueDelta(before: QueueCounts | null, after: QueueCounts | null): { processed: number; queueDropped: number; userDropped: number } {
+function queueDelta(
+  before: QueueCounts | null,
+  after: QueueCounts | null,
+): { processed: number; queueDropped: number; userDropped: number } {
   if (!before || !after) return { processed: NaN, queueDropped: NaN, userDropped: NaN };
   const queueDropped = after.queueDropped - before.queueDropped;
   const userDropped = after.userDropped - before.userDropped;

@@ -61,9 +61,11 @@ export async function runScaling(rig: Rig, options: BenchOptions, machine: Machi
     const c = await rig.startConsumer(C_CONSUMER_PATH, ['--queue', String(C_FIRST_QUEUE), '--threads', '2', ...common]);
     const cThreads = (/^threads ([\d ]+)$/m.exec(c.stderr)?.[1] ?? '').trim().split(' ').map(Number);
     held.push({ consumer: 'c', process: c, firstQueue: C_FIRST_QUEUE, threads: cThreads, cgroups: [] });
-    const daemon = await rig.startConsumer(process.execPath,
+    const daemon = await rig.startConsumer(
+      process.execPath,
       [CLI_PATH, ...daemonArgs(['--queue-balance', `${DAEMON_FIRST_QUEUE}:${DAEMON_FIRST_QUEUE + 1}`], options.maxLen)],
-      [DAEMON_FIRST_QUEUE, DAEMON_FIRST_QUEUE + 1]);
+      [DAEMON_FIRST_QUEUE, DAEMON_FIRST_QUEUE + 1],
+    );
     held.push({ consumer: 'daemon', process: daemon, firstQueue: DAEMON_FIRST_QUEUE, threads: [], cgroups: [] });
 
     const family = families[0]!;
@@ -73,11 +75,20 @@ export async function runScaling(rig: Rig, options: BenchOptions, machine: Machi
     for (const h of held) {
       await rig.setTarget(family, balance(h.firstQueue, 2));
       let w: SaturationSample | undefined;
-      for (let i = 0; i < 2; i++) w = await measureSaturation(rig, family, queues(h.firstQueue), options.warmup, h.process.pid, { sources: options.sources });
+      for (let i = 0; i < 2; i++)
+        w = await measureSaturation(rig, family, queues(h.firstQueue), options.warmup, h.process.pid, { sources: options.sources });
       counts.set(h.consumer, Math.max(options.warmup, Math.round((w!.sent / w!.seconds) * options.seconds)));
       if (h.consumer === 'daemon') {
-        h.threads = [...w!.threads].filter(([tid]) => tid !== h.process.pid).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([tid]) => tid);
-        const busiest = [...w!.threads].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([tid, s]) => `${tid}: ${s.toFixed(2)} s`).join(', ');
+        h.threads = [...w!.threads]
+          .filter(([tid]) => tid !== h.process.pid)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 2)
+          .map(([tid]) => tid);
+        const busiest = [...w!.threads]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([tid, s]) => `${tid}: ${s.toFixed(2)} s`)
+          .join(', ');
         log(`daemon threads by CPU in the warm-up: ${busiest}; queue workers: ${h.threads.join(', ')}`);
       }
       h.cgroups = h.threads.map((tid, i) => holdThread(h.process.pid!, tid, `${h.consumer}-${i}`, options.threadShare));
@@ -93,11 +104,15 @@ export async function runScaling(rig: Rig, options: BenchOptions, machine: Machi
           const row = familyRows[(i + rep) % familyRows.length]!;
           const h = held.find((x) => x.consumer === row.consumer)!;
           await rig.setTarget(f, row.queues === 1 ? ['-j', 'NFQUEUE', '--queue-num', String(h.firstQueue)] : balance(h.firstQueue, 2));
-          const s = await measureSaturation(rig, f, queues(h.firstQueue), counts.get(h.consumer)!, h.process.pid, { sources: options.sources });
+          const s = await measureSaturation(rig, f, queues(h.firstQueue), counts.get(h.consumer)!, h.process.pid, {
+            sources: options.sources,
+          });
           row.samples.push(s);
           const perThread = h.threads.map((tid) => `${(((s.threads.get(tid) ?? 0) / s.seconds) * 100).toFixed(0)}%`).join('/');
-          log(`IPv${f} ${row.consumer} ${row.queues} queue(s) rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s rewritten, loss ${s.loss},` +
-            ` queue threads ${perThread} of a core, main thread ${s.mainThreadPerMpkt.toFixed(3)} s/Mpkt, all threads ${s.cpuPerMpkt.toFixed(2)} s/Mpkt`);
+          log(
+            `IPv${f} ${row.consumer} ${row.queues} queue(s) rep ${rep + 1}/${options.reps}: ${Math.round(s.pps)} SYN/s rewritten, loss ${s.loss},` +
+              ` queue threads ${perThread} of a core, main thread ${s.mainThreadPerMpkt.toFixed(3)} s/Mpkt, all threads ${s.cpuPerMpkt.toFixed(2)} s/Mpkt`,
+          );
         }
       }
     }
@@ -154,7 +169,11 @@ function release(dir: string): void {
 }
 
 function mounts(): string {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes('cgroup')).map((l) => l.split(' ').slice(1, 3).join(' ')).join('; ');
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('cgroup'))
+    .map((l) => l.split(' ').slice(1, 3).join(' '))
+    .join('; ');
 }
 
 function formatScaling(rows: ScalingRow[], options: BenchOptions, machine: Machine, load: number): string {
@@ -173,12 +192,17 @@ function formatScaling(rows: ScalingRow[], options: BenchOptions, machine: Machi
     const one = rows.find((x) => x.family === r.family && x.consumer === r.consumer && x.queues === 1);
     const onePps = one ? median(one.samples.map((s) => s.pps)) : NaN;
     const shares = r.threads.map((tid) => median(r.samples.map((s) => (s.threads.get(tid) ?? 0) / s.seconds)));
-    out.push(`| IPv${r.family} | ${LABEL[r.consumer]} | ${r.queues} | ${Math.round(pps).toLocaleString('en-US')} | ${(pps / onePps).toFixed(2)}× |` +
-      ` ${median(r.samples.map((s) => (s.loss / s.sent) * 100)).toFixed(1)} | ${shares.map((v) => (v * 100).toFixed(0)).join(' / ')} |` +
-      ` ${median(r.samples.map((s) => s.mainThreadPerMpkt)).toFixed(3)} | ${median(r.samples.map((s) => s.cpuPerMpkt)).toFixed(2)} |`);
+    out.push(
+      `| IPv${r.family} | ${LABEL[r.consumer]} | ${r.queues} | ${Math.round(pps).toLocaleString('en-US')} | ${(pps / onePps).toFixed(2)}× |` +
+        ` ${median(r.samples.map((s) => (s.loss / s.sent) * 100)).toFixed(1)} | ${shares.map((v) => (v * 100).toFixed(0)).join(' / ')} |` +
+        ` ${median(r.samples.map((s) => s.mainThreadPerMpkt)).toFixed(3)} | ${median(r.samples.map((s) => s.cpuPerMpkt)).toFixed(2)} |`,
+    );
   }
   out.push('', '<details><summary>Samples (rewritten SYN/s)</summary>', '');
-  for (const r of rows) out.push(`- IPv${r.family} ${LABEL[r.consumer]}, ${r.queues} queue(s): ${r.samples.map((s) => Math.round(s.pps).toLocaleString('en-US')).join('; ')}`);
+  for (const r of rows)
+    out.push(
+      `- IPv${r.family} ${LABEL[r.consumer]}, ${r.queues} queue(s): ${r.samples.map((s) => Math.round(s.pps).toLocaleString('en-US')).join('; ')}`,
+    );
   out.push('', '</details>', '');
   return out.join('\n');
 }

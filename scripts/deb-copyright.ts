@@ -101,10 +101,9 @@ function main(root: string, modules: readonly string[]): string {
     const license = licenseOf(pkg, `${rel}/package.json`);
     used.add(license);
     const lines = copyrightLines(dir);
-    const holders = lines.length > 0 ? lines.map((l) => l.replace(/^Copyright\s*/, '')).join('\n') : (authorName(pkg) ?? `the ${pkg.name} authors`);
-    paragraphs.push(
-      [field('Files', `usr/lib/mssmangler/${rel}/*`), field('Copyright', holders), field('License', license)].join('\n'),
-    );
+    const holders =
+      lines.length > 0 ? lines.map((l) => l.replace(/^Copyright\s*/, '')).join('\n') : (authorName(pkg) ?? `the ${pkg.name} authors`);
+    paragraphs.push([field('Files', `usr/lib/mssmangler/${rel}/*`), field('Copyright', holders), field('License', license)].join('\n'));
   }
   for (const license of [...used].sort()) paragraphs.push(field('License', `${license}\n${LICENSE_TEXT[license]!}`));
   return `${paragraphs.join('\n\n')}\n`;

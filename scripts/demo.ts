@@ -73,7 +73,9 @@ function parseArgs(args: readonly string[]): Mode {
     if (text === undefined || !Number.isInteger(value)) throw new DemoError(`${flag} needs a whole number\n${usage()}`);
     if (flag === '--clamp') {
       if (value < MIN_ROUTE_MTU || value > LAB_LINK_MTU) {
-        throw new DemoError(`--clamp ${value}: use a route MTU from ${MIN_ROUTE_MTU} (the IPv6 minimum) to ${LAB_LINK_MTU} (the lab's links)`);
+        throw new DemoError(
+          `--clamp ${value}: use a route MTU from ${MIN_ROUTE_MTU} (the IPv6 minimum) to ${LAB_LINK_MTU} (the lab's links)`,
+        );
       }
       mode = { kind: 'clamp', mtu: value };
     } else {
@@ -101,7 +103,11 @@ function installSystemDeps(): Promise<void> {
     const child = spawn('bash', [join(root, 'scripts', 'install-system-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', (err) => reject(new DemoError(`scripts/install-system-deps.sh: ${err.message}`)));
     child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new DemoError(`scripts/install-system-deps.sh failed (exit ${code}): install iptables, tcpdump, ethtool and iproute2 by hand`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new DemoError(`scripts/install-system-deps.sh failed (exit ${code}): install iptables, tcpdump, ethtool and iproute2 by hand`),
+          ),
     );
   });
 }
@@ -272,16 +278,60 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   resources.lab = Lab.create({ tag: 'demo' });
   const lab = await resources.lab;
   say(`lab: namespaces ${lab.client}, ${lab.router}, ${lab.server}`);
-  say(`  client ${LabAddress.client4} ${LabAddress.client6} <-> router <-> server ${LabAddress.server4} ${LabAddress.server6} (links MTU ${LAB_LINK_MTU})`);
+  say(
+    `  client ${LabAddress.client4} ${LabAddress.client6} <-> router <-> server ${LabAddress.server4} ${LabAddress.server6} (links MTU ${LAB_LINK_MTU})`,
+  );
 
   if (mode.kind === 'clamp') {
     // Route MTUs on both sides: xt_TCPMSS takes the smaller of the route towards the destination
     // and the route back to the source, so SYN and SYN/ACK both get clamped.
     const mtu = String(mode.mtu);
-    await runIn(lab, 'router', 'ip route replace', 'ip', ['route', 'replace', '198.51.100.0/24', 'dev', LabInterface.routerToClient, 'src', LabAddress.routerClientSide4, 'mtu', mtu]);
-    await runIn(lab, 'router', 'ip route replace', 'ip', ['route', 'replace', '203.0.113.0/24', 'dev', LabInterface.routerToServer, 'src', LabAddress.routerServerSide4, 'mtu', mtu]);
-    await runIn(lab, 'router', 'ip -6 route replace', 'ip', ['-6', 'route', 'replace', 'fd00:c::/64', 'dev', LabInterface.routerToClient, 'metric', '256', 'mtu', mtu]);
-    await runIn(lab, 'router', 'ip -6 route replace', 'ip', ['-6', 'route', 'replace', 'fd00:5::/64', 'dev', LabInterface.routerToServer, 'metric', '256', 'mtu', mtu]);
+    await runIn(lab, 'router', 'ip route replace', 'ip', [
+      'route',
+      'replace',
+      '198.51.100.0/24',
+      'dev',
+      LabInterface.routerToClient,
+      'src',
+      LabAddress.routerClientSide4,
+      'mtu',
+      mtu,
+    ]);
+    await runIn(lab, 'router', 'ip route replace', 'ip', [
+      'route',
+      'replace',
+      '203.0.113.0/24',
+      'dev',
+      LabInterface.routerToServer,
+      'src',
+      LabAddress.routerServerSide4,
+      'mtu',
+      mtu,
+    ]);
+    await runIn(lab, 'router', 'ip -6 route replace', 'ip', [
+      '-6',
+      'route',
+      'replace',
+      'fd00:c::/64',
+      'dev',
+      LabInterface.routerToClient,
+      'metric',
+      '256',
+      'mtu',
+      mtu,
+    ]);
+    await runIn(lab, 'router', 'ip -6 route replace', 'ip', [
+      '-6',
+      'route',
+      'replace',
+      'fd00:5::/64',
+      'dev',
+      LabInterface.routerToServer,
+      'metric',
+      '256',
+      'mtu',
+      mtu,
+    ]);
     say(`router: routes to client and server at mtu ${mtu} (clamp target: IPv4 MSS ${target(mode, 4)}, IPv6 MSS ${target(mode, 6)})`);
   }
 
@@ -337,7 +387,8 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   // Verdict last, so the whole picture is printed first.
   const problems: string[] = [];
   for (const r of rows) {
-    if (r.received !== r.expected) problems.push(`IPv${r.family} ${r.segment}: ${r.receiver} received MSS ${r.received}, expected ${r.expected}`);
+    if (r.received !== r.expected)
+      problems.push(`IPv${r.family} ${r.segment}: ${r.receiver} received MSS ${r.received}, expected ${r.expected}`);
     if (!r.checksumOk) problems.push(`IPv${r.family} ${r.segment}: the TCP checksum the ${r.receiver} received does not verify`);
   }
   const rewritten = rows.filter((r) => r.received !== r.sent).length;
@@ -350,7 +401,9 @@ async function demo(mode: Mode, resources: Resources): Promise<void> {
   if (stopped.code !== 0) problems.push(`the daemon exited with ${stopped.signal ?? stopped.code} on SIGTERM: ${daemon.stderr.trim()}`);
   if (problems.length > 0) throw new DemoError(`the MSS values are not what the daemon should produce:\n  ${problems.join('\n  ')}`);
 
-  say(`demo OK: ${rewritten} of ${rows.length} handshake segments rewritten as expected, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(
+    `demo OK: ${rewritten} of ${rows.length} handshake segments rewritten as expected, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 function describe(mode: Mode): string {
@@ -362,7 +415,10 @@ function describe(mode: Mode): string {
 /** Segments that reached a receiver with a different MSS than the sender put in. */
 function countRewritten(atClient: readonly Seen[], atServer: readonly Seen[]): number {
   let n = 0;
-  const directions = [['SYN', atClient, atServer], ['SYN/ACK', atServer, atClient]] as const;
+  const directions = [
+    ['SYN', atClient, atServer],
+    ['SYN/ACK', atServer, atClient],
+  ] as const;
   for (const [segment, senderSide, receiverSide] of directions) {
     const sentBy = new Map<string, number>();
     for (const s of senderSide) if (s.segment === segment) sentBy.set(`${s.family} ${s.srcPort} ${s.dstPort}`, s.mss);

@@ -46,10 +46,21 @@ command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+# The Docker test (test/docker/): an engine it starts privately, and mmdebstrap for its base images.
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
+# One package can provide several of the tools (libcap2-bin, wireshark-common): name it once.
+declare -A named=()
+unique=()
+for package in "${need[@]}"; do
+  [ -n "${named[$package]:-}" ] || unique+=("$package")
+  named[$package]=1
+done
+need=("${unique[@]}")
 if [ "$build_only" -eq 1 ]; then
   build=()
   for package in "${need[@]}"; do

@@ -8,6 +8,14 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MSS_SET=1380
 MSS_SENT=1460
+# QUEUES: one queue number (default 0), or FIRST:LAST for one queue worker per queue behind
+# --queue-balance on both the rule and the daemon. Set before lab_create.
+QUEUES=${QUEUES:-0}
+if [[ "$QUEUES" == *:* ]]; then QUEUE_ARGS=(--queue-balance "$QUEUES"); else QUEUE_ARGS=(--queue "$QUEUES"); fi
+QUEUE_FIRST=${QUEUES%%:*}; QUEUE_LAST=${QUEUES##*:}
+# SOURCES: client source addresses syngen cycles through, from 198.51.100.10 (the client's /24).
+# iptables balances on a hash of the addresses, so one address would feed one queue only.
+SOURCES=${SOURCES:-1}
 
 lab_create() {
   local tag=$1
@@ -36,14 +44,14 @@ lab_create() {
   ip netns exec "$NS_S" iptables -A INPUT -p tcp --syn --dport 80 -m tcpmss --mss $MSS_SET -m comment --comment set
   ip netns exec "$NS_S" iptables -A INPUT -p tcp --syn --dport 80 -m tcpmss --mss $MSS_SENT -m comment --comment sent
   ip netns exec "$NS_S" iptables -A INPUT -p tcp --dport 80 -j DROP
-  ip netns exec "$NS_R" node "$ROOT/dist/src/cli/main.js" rules --apply --queue 0 --set-mss $MSS_SET --direction syn --family 4 >/dev/null
+  ip netns exec "$NS_R" node "$ROOT/dist/src/cli/main.js" rules --apply "${QUEUE_ARGS[@]}" --set-mss $MSS_SET --direction syn --family 4 >/dev/null
 }
 
 DAEMON_PID=
 # daemon_start [extra run flags...]: starts the daemon in the router, waits for "started".
 daemon_start() {
   DAEMON_LOG=${DAEMON_LOG:-/tmp/mm-daemon-$$.log}
-  ip netns exec "$NS_R" node "$ROOT/dist/src/cli/main.js" run --queue 0 --set-mss $MSS_SET --direction syn \
+  ip netns exec "$NS_R" node "$ROOT/dist/src/cli/main.js" run "${QUEUE_ARGS[@]}" --set-mss $MSS_SET --direction syn \
     --metrics-listen 127.0.0.1:9465 "$@" >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
   for _ in $(seq 100); do grep -q '"started"' "$DAEMON_LOG" && return 0; sleep 0.1; done
@@ -55,7 +63,11 @@ lab_destroy() {
   for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
-syngen() { ip netns exec "$NS_C" "$ROOT/tools/build/syngen" --src 198.51.100.2 --dst 203.0.113.2 --dport 80 "$@"; }
+syngen() {
+  local src=198.51.100.2
+  [ "$SOURCES" -gt 1 ] && src=198.51.100.10
+  ip netns exec "$NS_C" "$ROOT/tools/build/syngen" --src $src --src-count "$SOURCES" --dst 203.0.113.2 --dport 80 "$@"
+}
 
 # Server counters: "set sent" (SYNs arriving with MSS 1380, with the original 1460).
 server_counts() {
@@ -63,8 +75,15 @@ server_counts() {
 }
 # Packets the router's NFQUEUE rule saw (FORWARD, mangle).
 queue_rule_packets() { ip netns exec "$NS_R" iptables -t mangle -nvxL FORWARD | awk '/NFQUEUE/{print $1; exit}'; }
-# Kernel queue line: "waiting dropped user_dropped id_sequence".
-kernel_queue() { ip netns exec "$NS_R" awk '$1==0{print $3, $6, $7, $8}' /proc/net/netfilter/nfnetlink_queue; }
+# Kernel queue lines, summed over QUEUES: "waiting dropped user_dropped id_sequence".
+kernel_queue() {
+  ip netns exec "$NS_R" awk -v f="$QUEUE_FIRST" -v l="$QUEUE_LAST" \
+    '$1>=f && $1<=l {w+=$3; d+=$6; u+=$7; i+=$8} END{print w+0, d+0, u+0, i+0}' /proc/net/netfilter/nfnetlink_queue
+}
+# Packets one queue's worker received (mssmangler_queue_received_packets_total{queue="N"}).
+queue_received() {
+  metrics | awk -v q="queue=\"$1\"" 'index($1, "mssmangler_queue_received_packets_total{")==1 && index($1, q) {s+=$2} END{print s+0}'
+}
 metrics() { ip netns exec "$NS_R" curl -s -m 1 http://127.0.0.1:9465/metrics; }
 # Packets the daemon handled, by outcome (sum of mssmangler_packets_total{outcome=...}).
 metric_outcome() { metrics | awk -v o="$1" '$1 ~ /^mssmangler_packets_total/ && $1 ~ "outcome=\""o"\"" {s+=$2} END{print s+0}'; }

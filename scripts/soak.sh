@@ -5,8 +5,12 @@
 # is alive, and RSS after warm-up (the first WARMUP seconds, default 60) grew by less than 5%.
 # The queue is 65536 long (--queue-maxlen): a moderate rate on a busy shared box still sees the daemon
 # descheduled for tens of milliseconds; the default 4096 would let fail-open pass a few packets then.
-# Run as root after `npm run build`: bash scripts/soak.sh [COUNT] [RATE]
+# QUEUES=FIRST:LAST runs one queue worker per queue (--queue-balance on the rule and the daemon) and
+# SOURCES (default 256 then) client addresses, so the address hash spreads the SYNs; every queue must
+# carry a share. One queue (QUEUES=0, one source address) is the default.
+# Run as root after `npm run build`: [QUEUES=0:1] bash scripts/soak.sh [COUNT] [RATE]
 set -euo pipefail
+if [[ "${QUEUES:-0}" == *:* ]]; then SOURCES=${SOURCES:-256}; fi
 . "$(dirname "$0")/reliability-lab.sh"
 COUNT=${1:-10000000}
 RATE=${2:-15000}
@@ -15,7 +19,7 @@ bash "$ROOT/scripts/build-tools.sh"
 trap lab_destroy EXIT
 lab_create soak
 daemon_start --queue-maxlen 65536
-echo "date: $(date -u '+%F %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); $COUNT SYNs at $RATE/s"
+echo "date: $(date -u '+%F %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); $COUNT SYNs at $RATE/s; queues $QUEUES; sources $SOURCES"
 start=$(date +%s)
 syngen --count "$COUNT" --rate "$RATE" >"/tmp/mm-soak-$$.syngen" &
 SG=$!
@@ -42,6 +46,12 @@ handled=$(metric_sum mssmangler_packets_total); mod=$(metric_outcome modified)
 echo "soak: syngen $sg"
 echo "daemon alive: $alive; handled $handled, modified $mod; kernel id_sequence $id, waiting $waiting, queue_dropped $qdrop, user_dropped $udrop"
 echo "server: MSS $MSS_SET $set, MSS $MSS_SENT $sent_mss (unmodified), lost $((sent - set - sent_mss))"
+per_queue=; each_carried=yes
+for q in $(seq "$QUEUE_FIRST" "$QUEUE_LAST"); do
+  n=$(queue_received "$q"); per_queue="$per_queue queue $q: $n;"
+  [ "$n" -gt 0 ] || each_carried=no
+done
+echo "per queue (received):$per_queue"
 echo "RSS: after warm-up (${WARMUP}s) ${warm:-?} kB, max after warm-up $max_after kB, last $last kB, end $(rss_kb) kB"
 [ -n "$warm" ] && echo "RSS growth after warm-up: $(node -pe "(100 * ($max_after - $warm) / $warm).toFixed(2)")% (max), $(node -pe "(100 * ($last - $warm) / $warm).toFixed(2)")% (last)"
-[ "$alive" = yes ] && [ "$set" -eq "$sent" ]
+[ "$alive" = yes ] && [ "$set" -eq "$sent" ] && [ "$each_carried" = yes ]

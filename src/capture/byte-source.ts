@@ -65,7 +65,13 @@ class FileSource implements ByteSource {
       this.fileBytesRead += bytesRead;
       return bytesRead;
     } catch (error) {
-      throw captureError(this.file, this.fileBytesRead, `cannot read the file (${describe(error)})`, 'check that it is a regular file you may read', error);
+      throw captureError(
+        this.file,
+        this.fileBytesRead,
+        `cannot read the file (${describe(error)})`,
+        'check that it is a regular file you may read',
+        error,
+      );
     }
   }
 
@@ -118,8 +124,12 @@ class GunzipSource implements ByteSource {
         throw captureError(
           this.file,
           this.outputBytes,
-          zlibProblem ? `gzip data is damaged here, counting uncompressed bytes (${(error as Error).message})` : `cannot read the file (${describe(error)})`,
-          zlibProblem ? 'check it with `gzip -t FILE`; `zcat FILE > OUT` keeps what can be read' : 'check that it is a regular file you may read',
+          zlibProblem
+            ? `gzip data is damaged here, counting uncompressed bytes (${(error as Error).message})`
+            : `cannot read the file (${describe(error)})`,
+          zlibProblem
+            ? 'check it with `gzip -t FILE`; `zcat FILE > OUT` keeps what can be read'
+            : 'check that it is a regular file you may read',
           error,
         );
       }

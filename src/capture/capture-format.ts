@@ -14,5 +14,10 @@ export function recordReaderFor(file: string, bytes: Uint8Array, packet: Capture
   const type = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   if (type === BlockType.SECTION_HEADER) return new PcapngBlocks(file, packet, onPacket);
   const hex = Array.from(bytes.subarray(0, MAGIC_LENGTH), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw captureError(file, 0, `not a pcap or pcapng capture (it starts with ${hex})`, 'give a file written by `tcpdump -w`, dumpcap or Wireshark, or convert it with `editcap -F pcap FILE OUT`');
+  throw captureError(
+    file,
+    0,
+    `not a pcap or pcapng capture (it starts with ${hex})`,
+    'give a file written by `tcpdump -w`, dumpcap or Wireshark, or convert it with `editcap -F pcap FILE OUT`',
+  );
 }

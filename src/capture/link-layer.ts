@@ -136,12 +136,13 @@ export function locateIp(linkType: number, bytes: Uint8Array, start: number, end
     case LinkType.NULL:
     case LinkType.LOOP:
       if (start + LOOPBACK_HEADER_LENGTH <= end) {
-        const bigEndian = (bytes[start]! << 24 | bytes[start + 1]! << 16 | bytes[start + 2]! << 8 | bytes[start + 3]!) >>> 0;
+        const bigEndian = ((bytes[start]! << 24) | (bytes[start + 1]! << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!) >>> 0;
         // NULL is in the writer's byte order: AF_ values are small, so a value with high bytes set was
         // written little-endian.
-        const af = linkType === LinkType.NULL && bigEndian > 0xffff
-          ? (bytes[start]! | bytes[start + 1]! << 8 | bytes[start + 2]! << 16 | bytes[start + 3]! << 24) >>> 0
-          : bigEndian;
+        const af =
+          linkType === LinkType.NULL && bigEndian > 0xffff
+            ? (bytes[start]! | (bytes[start + 1]! << 8) | (bytes[start + 2]! << 16) | (bytes[start + 3]! << 24)) >>> 0
+            : bigEndian;
         packet.family = familyOfAddressFamily(af);
         ipOffset = start + LOOPBACK_HEADER_LENGTH;
       }

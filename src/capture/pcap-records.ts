@@ -38,7 +38,7 @@ export const PCAP_MAX_CAPTURED_LENGTH = 262144;
 export function pcapLittleEndian(bytes: Uint8Array, at: number): boolean | null {
   const le = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
   if (le === PCAP_MAGIC_MICROSECONDS || le === PCAP_MAGIC_NANOSECONDS) return true;
-  const be = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0);
+  const be = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
   if (be === PCAP_MAGIC_MICROSECONDS || be === PCAP_MAGIC_NANOSECONDS) return false;
   return null;
 }
@@ -110,11 +110,21 @@ export class PcapRecords implements RecordReader {
     this.nanosPerUnit = view.getUint32(at + PcapHeaderField.MAGIC, le) === PCAP_MAGIC_NANOSECONDS ? 1 : 1000;
     const major = view.getUint16(at + PcapHeaderField.VERSION_MAJOR, le);
     if (major !== PCAP_VERSION_MAJOR) {
-      throw captureError(this.file, base + at + PcapHeaderField.VERSION_MAJOR, `pcap version ${major} is not 2, the only one tcpdump and Wireshark write`, 'the file is damaged or not a capture; convert it with `editcap -F pcap FILE OUT`');
+      throw captureError(
+        this.file,
+        base + at + PcapHeaderField.VERSION_MAJOR,
+        `pcap version ${major} is not 2, the only one tcpdump and Wireshark write`,
+        'the file is damaged or not a capture; convert it with `editcap -F pcap FILE OUT`',
+      );
     }
     const linkType = view.getUint32(at + PcapHeaderField.LINK_TYPE, le) & LINK_TYPE_MASK;
     if (!isSupportedLinkType(linkType)) {
-      throw captureError(this.file, base + at + PcapHeaderField.LINK_TYPE, `link type ${linkType} is not supported`, `capture where the link type is one of ${SUPPORTED_LINK_TYPES_TEXT} (\`tcpdump -i any\` always is)`);
+      throw captureError(
+        this.file,
+        base + at + PcapHeaderField.LINK_TYPE,
+        `link type ${linkType} is not supported`,
+        `capture where the link type is one of ${SUPPORTED_LINK_TYPES_TEXT} (\`tcpdump -i any\` always is)`,
+      );
     }
     this.linkType = linkType;
     this.linkTypes.push(linkType);

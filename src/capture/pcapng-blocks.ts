@@ -36,9 +36,24 @@ const PCAPNG_VERSION_MAJOR = 1;
 export const InterfaceField = { LINK_TYPE: 8, SNAPLEN: 12, OPTIONS: 16 } as const;
 
 /** Enhanced Packet Block body: interface id, timestamp (high, low), captured and original length, data. */
-export const EnhancedPacketField = { INTERFACE_ID: 8, TIMESTAMP_HIGH: 12, TIMESTAMP_LOW: 16, CAPTURED_LENGTH: 20, ORIGINAL_LENGTH: 24, DATA: 28 } as const;
+export const EnhancedPacketField = {
+  INTERFACE_ID: 8,
+  TIMESTAMP_HIGH: 12,
+  TIMESTAMP_LOW: 16,
+  CAPTURED_LENGTH: 20,
+  ORIGINAL_LENGTH: 24,
+  DATA: 28,
+} as const;
 /** Obsolete Packet Block body: as the EPB, but the interface id is 16 bits followed by a drop count. */
-export const PacketField = { INTERFACE_ID: 8, DROPS: 10, TIMESTAMP_HIGH: 12, TIMESTAMP_LOW: 16, CAPTURED_LENGTH: 20, ORIGINAL_LENGTH: 24, DATA: 28 } as const;
+export const PacketField = {
+  INTERFACE_ID: 8,
+  DROPS: 10,
+  TIMESTAMP_HIGH: 12,
+  TIMESTAMP_LOW: 16,
+  CAPTURED_LENGTH: 20,
+  ORIGINAL_LENGTH: 24,
+  DATA: 28,
+} as const;
 /** Simple Packet Block body: original length, data (captured length = what fits, up to the snap length). */
 export const SimplePacketField = { ORIGINAL_LENGTH: 8, DATA: 12 } as const;
 
@@ -100,37 +115,48 @@ export class PcapngBlocks implements RecordReader {
       const bodyEnd = at + length - BLOCK_TRAILER_LENGTH;
       switch (type) {
         case BlockType.ENHANCED_PACKET:
-          if (length < EnhancedPacketField.DATA + BLOCK_TRAILER_LENGTH) throw this.damaged(base + at, `enhanced packet block of ${length} bytes is too short`);
+          if (length < EnhancedPacketField.DATA + BLOCK_TRAILER_LENGTH)
+            throw this.damaged(base + at, `enhanced packet block of ${length} bytes is too short`);
           this.packetBlock(
-            bytes, at, base,
+            bytes,
+            at,
+            base,
             view.getUint32(at + EnhancedPacketField.INTERFACE_ID, le),
             view.getUint32(at + EnhancedPacketField.TIMESTAMP_HIGH, le),
             view.getUint32(at + EnhancedPacketField.TIMESTAMP_LOW, le),
             view.getUint32(at + EnhancedPacketField.CAPTURED_LENGTH, le),
-            at + EnhancedPacketField.DATA, bodyEnd,
+            at + EnhancedPacketField.DATA,
+            bodyEnd,
           );
           break;
         case BlockType.SIMPLE_PACKET:
-          if (length < SimplePacketField.DATA + BLOCK_TRAILER_LENGTH) throw this.damaged(base + at, `simple packet block of ${length} bytes is too short`);
+          if (length < SimplePacketField.DATA + BLOCK_TRAILER_LENGTH)
+            throw this.damaged(base + at, `simple packet block of ${length} bytes is too short`);
           this.simplePacketBlock(bytes, view, at, base, bodyEnd);
           break;
         case BlockType.PACKET:
-          if (length < PacketField.DATA + BLOCK_TRAILER_LENGTH) throw this.damaged(base + at, `packet block of ${length} bytes is too short`);
+          if (length < PacketField.DATA + BLOCK_TRAILER_LENGTH)
+            throw this.damaged(base + at, `packet block of ${length} bytes is too short`);
           this.packetBlock(
-            bytes, at, base,
+            bytes,
+            at,
+            base,
             view.getUint16(at + PacketField.INTERFACE_ID, le),
             view.getUint32(at + PacketField.TIMESTAMP_HIGH, le),
             view.getUint32(at + PacketField.TIMESTAMP_LOW, le),
             view.getUint32(at + PacketField.CAPTURED_LENGTH, le),
-            at + PacketField.DATA, bodyEnd,
+            at + PacketField.DATA,
+            bodyEnd,
           );
           break;
         case BlockType.INTERFACE_DESCRIPTION:
-          if (length < InterfaceField.OPTIONS + BLOCK_TRAILER_LENGTH) throw this.damaged(base + at, `interface description block of ${length} bytes is too short`);
+          if (length < InterfaceField.OPTIONS + BLOCK_TRAILER_LENGTH)
+            throw this.damaged(base + at, `interface description block of ${length} bytes is too short`);
           this.interfaceBlock(bytes, view, at, base, bodyEnd);
           break;
         case BlockType.SECTION_HEADER:
-          if (length < SectionHeaderField.OPTIONS + BLOCK_TRAILER_LENGTH) throw this.damaged(base + at, `section header block of ${length} bytes is too short`);
+          if (length < SectionHeaderField.OPTIONS + BLOCK_TRAILER_LENGTH)
+            throw this.damaged(base + at, `section header block of ${length} bytes is too short`);
           this.sectionBlock(view, at, base);
           break;
         default:
@@ -147,13 +173,21 @@ export class PcapngBlocks implements RecordReader {
     const magic = view.getUint32(at + SectionHeaderField.BYTE_ORDER_MAGIC, true);
     if (magic === BYTE_ORDER_MAGIC) return true;
     if (view.getUint32(at + SectionHeaderField.BYTE_ORDER_MAGIC, false) === BYTE_ORDER_MAGIC) return false;
-    throw this.damaged(base + at + SectionHeaderField.BYTE_ORDER_MAGIC, `section header has byte-order magic 0x${magic.toString(16)}, not 0x1a2b3c4d`);
+    throw this.damaged(
+      base + at + SectionHeaderField.BYTE_ORDER_MAGIC,
+      `section header has byte-order magic 0x${magic.toString(16)}, not 0x1a2b3c4d`,
+    );
   }
 
   private sectionBlock(view: DataView, at: number, base: number): void {
     const major = view.getUint16(at + SectionHeaderField.VERSION_MAJOR, this.littleEndian);
     if (major !== PCAPNG_VERSION_MAJOR) {
-      throw captureError(this.file, base + at + SectionHeaderField.VERSION_MAJOR, `pcapng version ${major} is not 1, the only one there is`, 'the file is damaged or not a capture; convert it with `editcap -F pcapng FILE OUT`');
+      throw captureError(
+        this.file,
+        base + at + SectionHeaderField.VERSION_MAJOR,
+        `pcapng version ${major} is not 1, the only one there is`,
+        'the file is damaged or not a capture; convert it with `editcap -F pcapng FILE OUT`',
+      );
     }
     this.interfaces = [];
   }
@@ -175,7 +209,11 @@ export class PcapngBlocks implements RecordReader {
       if (code === OPT_ENDOFOPT || value + length > bodyEnd) break;
       if (code === IF_TSRESOL && length >= 1) {
         const scale = TimestampScale.fromTsresol(bytes[value]!);
-        if (scale === null) throw this.damaged(base + value, `interface ${this.interfaces.length} has timestamp resolution 0x${bytes[value]!.toString(16)}, finer than any clock`);
+        if (scale === null)
+          throw this.damaged(
+            base + value,
+            `interface ${this.interfaces.length} has timestamp resolution 0x${bytes[value]!.toString(16)}, finer than any clock`,
+          );
         iface.scale = scale;
       } else if (code === IF_TSOFFSET && length >= 8) {
         iface.offsetSeconds = Number(view.getBigInt64(value, le));
@@ -186,8 +224,19 @@ export class PcapngBlocks implements RecordReader {
     if (!this.linkTypes.includes(iface.linkType)) this.linkTypes.push(iface.linkType);
   }
 
-  private packetBlock(bytes: Uint8Array, at: number, base: number, interfaceId: number, high: number, low: number, captured: number, data: number, bodyEnd: number): void {
-    if (captured > bodyEnd - data) throw this.damaged(base + at, `packet claims ${captured} captured bytes in a block with room for ${bodyEnd - data}`);
+  private packetBlock(
+    bytes: Uint8Array,
+    at: number,
+    base: number,
+    interfaceId: number,
+    high: number,
+    low: number,
+    captured: number,
+    data: number,
+    bodyEnd: number,
+  ): void {
+    if (captured > bodyEnd - data)
+      throw this.damaged(base + at, `packet claims ${captured} captured bytes in a block with room for ${bodyEnd - data}`);
     const iface = this.interfaceFor(interfaceId, at, base);
     const packet = this.packet;
     iface.scale.apply(high, low, iface.offsetSeconds, packet);
@@ -221,7 +270,12 @@ export class PcapngBlocks implements RecordReader {
       throw this.damaged(base + at, `packet names interface ${interfaceId}, but the section describes ${this.interfaces.length}`);
     }
     if (!isSupportedLinkType(iface.linkType)) {
-      throw captureError(this.file, base + at, `packet on interface ${interfaceId} has link type ${iface.linkType}, which is not supported`, `capture where the link type is one of ${SUPPORTED_LINK_TYPES_TEXT} (\`tcpdump -i any\` always is)`);
+      throw captureError(
+        this.file,
+        base + at,
+        `packet on interface ${interfaceId} has link type ${iface.linkType}, which is not supported`,
+        `capture where the link type is one of ${SUPPORTED_LINK_TYPES_TEXT} (\`tcpdump -i any\` always is)`,
+      );
     }
     return iface;
   }

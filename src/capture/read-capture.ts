@@ -89,7 +89,13 @@ export function readCaptureBytes(file: string, contents: Uint8Array, onPacket: P
       bytes = gunzipSync(bytes);
     } catch (error) {
       if ((error as { code?: string }).code !== 'Z_BUF_ERROR') {
-        throw captureError(file, 0, `gzip data is damaged (${(error as Error).message})`, 'check it with `gzip -t FILE`; `zcat FILE > OUT` keeps what can be read', error);
+        throw captureError(
+          file,
+          0,
+          `gzip data is damaged (${(error as Error).message})`,
+          'check it with `gzip -t FILE`; `zcat FILE > OUT` keeps what can be read',
+          error,
+        );
       }
       // A cut gzip stream: keep what decompresses, as tcpdump's readers do with a cut capture.
       bytes = gunzipSync(contents, { finishFlush: zlibConstants.Z_SYNC_FLUSH });

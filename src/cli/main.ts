@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { ErrorCode, ExitCode, MssmanglerError, exitCodeFor } from '../errors.js';
 import { checkArgv, firewallOptions, ruleOptions, runOptions, type Argv } from './options.js';
 import { checkConfigCommand } from './check-config-command.js';
+import { explainCommand } from './explain-command.js';
 import { rulesCommand } from './rules-command.js';
 import { runCommand } from './run-command.js';
 
@@ -63,11 +64,26 @@ export async function main(args: readonly string[]): Promise<number> {
           .example('$0 rules --remove', 'delete every rule tagged mssmangler'),
       async (argv) => setExit(await rulesCommand(argv as Argv)),
     )
+    .command(
+      'explain <a> [b]',
+      'which box changed the MSS: compare the handshakes in a capture near the client (A) and one near the server (B)',
+      (y) =>
+        y
+          .positional('a', { type: 'string', describe: 'capture nearer the client (pcap or pcapng)' })
+          .positional('b', { type: 'string', describe: 'capture nearer the server (optional)' })
+          .options({ json: { type: 'boolean', describe: 'print one JSON document (docs/explain.md describes its fields)' } })
+          .example('$0 explain client.pcap server.pcapng', 'match the handshakes of both captures and say what changed between them')
+          .example('$0 explain client.pcap --json', 'every handshake of one capture as JSON'),
+      async (argv) => setExit(await explainCommand(argv as Argv)),
+    )
     .example('$0 run --set-mss 1380', 'clamp every queued SYN and SYN/ACK to MSS 1380')
     .example('$0 check-config /etc/mssmangler/config.yaml', 'validate a configuration file')
     .example('$0 rules --set-mss 1380 --apply', 'install the NFQUEUE rules that feed the daemon')
-    .epilogue('Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 missing privilege, 4 queue or port busy, 5 firewall command failed.')
-    .demandCommand(1, 'give a command: run, check-config or rules')
+    .example('$0 explain client.pcap server.pcap', 'say which box between two capture points changed the MSS')
+    .epilogue(
+      'Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 missing privilege, 4 queue or port busy, 5 firewall command failed.',
+    )
+    .demandCommand(1, 'give a command: run, check-config, rules or explain')
     .check((argv) => {
       const problem = checkArgv(argv as Argv);
       if (problem !== null) throw new CheckError(problem);
@@ -95,7 +111,7 @@ export async function main(args: readonly string[]): Promise<number> {
   return exitCode;
 }
 
-const COMMANDS = ['run', 'check-config', 'rules'];
+const COMMANDS = ['run', 'check-config', 'rules', 'explain'];
 
 /** yargs' own messages, made one line that names the flag (with its dashes) and the fix. */
 export function usageLine(message: string, args: readonly string[]): string {
@@ -116,6 +132,9 @@ export function usageLine(message: string, args: readonly string[]): string {
   }
   if (/^Not enough non-option arguments/.test(line) && command === 'check-config') {
     return 'check-config needs a FILE: mssmangler check-config /etc/mssmangler/config.yaml';
+  }
+  if (/^Not enough non-option arguments/.test(line) && command === 'explain') {
+    return 'explain needs a capture: mssmangler explain client.pcap [server.pcap]';
   }
   if (/^Not enough arguments following: (.*)$/.test(line)) {
     const flag = /following: (.*)$/.exec(line)![1]!;

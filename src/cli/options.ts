@@ -22,9 +22,17 @@ export const configOption: Options = {
 export const ruleOptions: Record<string, Options> = {
   config: configOption,
   queue: { type: 'number', describe: 'NFQUEUE number, 0..65535 (default 0)', requiresArg: true },
-  'queue-balance': { type: 'string', describe: 'read queues FIRST:LAST, one worker thread each (iptables --queue-balance)', requiresArg: true },
+  'queue-balance': {
+    type: 'string',
+    describe: 'read queues FIRST:LAST, one worker thread each (iptables --queue-balance)',
+    requiresArg: true,
+  },
   'queue-cpu-fanout': { type: 'boolean', describe: 'rules spread flows over the queues by CPU (--queue-cpu-fanout, nft fanout)' },
-  'set-mss': { type: 'number', describe: `set the MSS to N (${MSS_MIN}..${MSS_MAX_IPV4}), like iptables TCPMSS --set-mss`, requiresArg: true },
+  'set-mss': {
+    type: 'number',
+    describe: `set the MSS to N (${MSS_MIN}..${MSS_MAX_IPV4}), like iptables TCPMSS --set-mss`,
+    requiresArg: true,
+  },
   'clamp-mss-to-pmtu': { type: 'boolean', describe: 'set the MSS to the path MTU minus the IP and TCP headers' },
   'allow-increase': { type: 'boolean', describe: 'also raise a smaller MSS (the kernel target never does)' },
   direction: { type: 'string', describe: 'which handshake segments: syn, synack or both (default both)', requiresArg: true },
@@ -98,7 +106,8 @@ export function checkArgv(argv: Argv): string | null {
     return '--set-mss and --clamp-mss-to-pmtu are exclusive: pick one';
   }
   if (argv['queue-balance'] !== undefined) {
-    if (argv.queue !== undefined) return '--queue and --queue-balance are exclusive: --queue-balance FIRST:LAST already names the first queue';
+    if (argv.queue !== undefined)
+      return '--queue and --queue-balance are exclusive: --queue-balance FIRST:LAST already names the first queue';
     const range = parseQueueRange(String(argv['queue-balance']), ':');
     if (typeof range === 'string') return `--queue-balance: ${range}`;
   }

@@ -143,14 +143,7 @@ export function boolean(obj: Raw, key: string, path: Path, checker: Checker, fal
   return value;
 }
 
-export function oneOf<T extends string>(
-  obj: Raw,
-  key: string,
-  path: Path,
-  checker: Checker,
-  fallback: T,
-  choices: readonly T[],
-): T {
+export function oneOf<T extends string>(obj: Raw, key: string, path: Path, checker: Checker, fallback: T, choices: readonly T[]): T {
   const value = obj[key];
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;

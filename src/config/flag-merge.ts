@@ -57,7 +57,10 @@ export function applyFlags(fileRaw: Raw, flags: ConfigFlags, checker: Checker): 
     rules = raw.rules.map((r) => (isRecord(r) ? { ...r, match: isRecord(r.match) ? { ...r.match } : r.match } : r));
   } else {
     if (!hasRuleFlags(flags)) {
-      checker.report([], `${flags.direction !== undefined ? '--direction' : '--allow-increase'} needs a rule: add --set-mss N or --clamp-mss-to-pmtu`);
+      checker.report(
+        [],
+        `${flags.direction !== undefined ? '--direction' : '--allow-increase'} needs a rule: add --set-mss N or --clamp-mss-to-pmtu`,
+      );
       return raw;
     }
     rules = [{ name: CLI_RULE_NAME, match: {} }];

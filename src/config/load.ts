@@ -36,7 +36,7 @@ export async function readConfigFile(file: string): Promise<string | ConfigProbl
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return problem('does not exist; check the path, or create it (see README "## Configuration")');
-    if (code === 'EACCES') return problem('cannot be read (permission denied); make it readable by the daemon\'s user');
+    if (code === 'EACCES') return problem("cannot be read (permission denied); make it readable by the daemon's user");
     return problem(`cannot be read (${code ?? String(error)})`);
   }
   return text;

@@ -36,7 +36,19 @@ import { availableParallelism } from 'node:os';
 import { checkSelection } from './selection.js';
 import type { ConfigResult } from './problem.js';
 
-const TOP_KEYS = ['queue', 'queues', 'queueCpuFanout', 'queueMaxLen', 'failOpen', 'dryRun', 'metrics', 'log', 'pmtu', 'firewall', 'rules'] as const;
+const TOP_KEYS = [
+  'queue',
+  'queues',
+  'queueCpuFanout',
+  'queueMaxLen',
+  'failOpen',
+  'dryRun',
+  'metrics',
+  'log',
+  'pmtu',
+  'firewall',
+  'rules',
+] as const;
 const FIREWALL_KEYS = ['manage', 'checkInterval'] as const;
 const METRICS_KEYS = ['listen'] as const;
 const LOG_KEYS = ['level', 'format'] as const;
@@ -76,7 +88,13 @@ export function buildConfig(file: { text: string; name: string } | null, flags: 
         ok: false,
         problems: doc.errors.map((e) => {
           const pos = lineCounter!.linePos(e.pos[0]);
-          return { file: file.name, line: pos.line, column: pos.col, path: '', message: yamlMessage(e.code, e.message, file.text.slice(e.pos[0], e.pos[1])) };
+          return {
+            file: file.name,
+            line: pos.line,
+            column: pos.col,
+            path: '',
+            message: yamlMessage(e.code, e.message, file.text.slice(e.pos[0], e.pos[1])),
+          };
         }),
       };
     }
@@ -85,7 +103,12 @@ export function buildConfig(file: { text: string; name: string } | null, flags: 
       raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, problems: [{ file: file.name, line: null, column: null, path: '', message: `cannot be expanded: ${message}; use fewer YAML aliases` }] };
+      return {
+        ok: false,
+        problems: [
+          { file: file.name, line: null, column: null, path: '', message: `cannot be expanded: ${message}; use fewer YAML aliases` },
+        ],
+      };
     }
   }
   const checker = new Checker(file?.name ?? null, doc, lineCounter);
@@ -258,7 +281,10 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   if (ruleRaw.name === undefined) {
     checker.report(path, 'has no name; add "name: <lowercase letters, digits, - or _>" (used in logs and metric labels)');
   } else if (typeof ruleRaw.name !== 'string' || !RULE_NAME_PATTERN.test(ruleRaw.name)) {
-    checker.report([...path, 'name'], `${describe(ruleRaw.name)} is not a rule name; use 1..64 of a-z, 0-9, - and _ (it becomes a metric label)`);
+    checker.report(
+      [...path, 'name'],
+      `${describe(ruleRaw.name)} is not a rule name; use 1..64 of a-z, 0-9, - and _ (it becomes a metric label)`,
+    );
   } else name = ruleRaw.name;
 
   const matchRaw = section(ruleRaw, 'match', path, checker, '{ family: 6, direction: syn }') ?? {};
@@ -290,7 +316,8 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   // oversize is the named shorthand for set with allowIncrease (raise on purpose, README "Fault injection").
   let allowIncrease = boolean(ruleRaw, 'allowIncrease', path, checker, false);
   if (action === 'oversize') {
-    if (ruleRaw.allowIncrease === false) checker.report([...path, 'allowIncrease'], 'oversize always raises the MSS; remove allowIncrease, or use action: set');
+    if (ruleRaw.allowIncrease === false)
+      checker.report([...path, 'allowIncrease'], 'oversize always raises the MSS; remove allowIncrease, or use action: set');
     allowIncrease = true;
   } else if (ruleRaw.allowIncrease !== undefined && action !== 'set' && action !== 'clamp-to-pmtu') {
     checker.report([...path, 'allowIncrease'], `${action} does not compare MSS values; remove allowIncrease`);
@@ -302,7 +329,10 @@ function checkRule(ruleRaw: unknown, path: Path, checker: Checker): Rule | null 
   } else if (typeof insertRaw === 'boolean') insert = insertRaw;
   else if (typeof insertRaw === 'number') insert = mssValue(insertRaw, [...path, 'insert'], checker, effectiveFamily(match), 0);
   else if (insertRaw !== undefined) {
-    checker.report([...path, 'insert'], `${describe(insertRaw)} is not allowed; use true (kernel: min(target, 536/1220)), false, or an MSS ${MSS_MIN}..${mssMaxFor(effectiveFamily(match))}`);
+    checker.report(
+      [...path, 'insert'],
+      `${describe(insertRaw)} is not allowed; use true (kernel: min(target, 536/1220)), false, or an MSS ${MSS_MIN}..${mssMaxFor(effectiveFamily(match))}`,
+    );
   }
   const dryRun = boolean(ruleRaw, 'dryRun', path, checker, false);
   const select = checkSelection(ruleRaw, path, checker);
@@ -337,7 +367,10 @@ function checkMatch(raw: Raw, path: Path, checker: Checker): RuleMatch {
     const s = families(source);
     const d = families(destination);
     if (![...s].some((f) => d.has(f))) {
-      checker.report([...path, 'destination'], `source has only IPv${[...s][0]} prefixes and destination only IPv${[...d][0]}, so the rule can never match; split it into one rule per family`);
+      checker.report(
+        [...path, 'destination'],
+        `source has only IPv${[...s][0]} prefixes and destination only IPv${[...d][0]}, so the rule can never match; split it into one rule per family`,
+      );
     }
   }
   return {
@@ -381,7 +414,8 @@ function prefixes(raw: Raw, key: string, path: Path, checker: Checker, family: F
     }
     out.push(prefix);
   });
-  if (items.length === 0) checker.report([...path, key], 'is an empty list, which would match nothing; remove the key to match any address');
+  if (items.length === 0)
+    checker.report([...path, key], 'is an empty list, which would match nothing; remove the key to match any address');
   return out;
 }
 
@@ -421,4 +455,3 @@ function mark(raw: Raw, path: Path, checker: Checker): Mark | null {
   }
   return parsed;
 }
-

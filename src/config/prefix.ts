@@ -83,7 +83,7 @@ export function formatAddress(family: 4 | 6, bytes: readonly number[]): string {
   for (let i = 0; i < IPV6_BYTES; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < IPV6_GROUPS; ) {
+  for (let i = 0; i < IPV6_GROUPS;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -14,8 +14,7 @@ export interface ConfigProblem {
 }
 
 export type ConfigResult<T> =
-  | { readonly ok: true; readonly config: T }
-  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+  { readonly ok: true; readonly config: T } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 export function formatProblem(problem: ConfigProblem): string {
   let where = '';

@@ -36,7 +36,8 @@ export function parseQueueRange(text: string, sep: '-' | ':'): QueueRange | stri
   const first = Number(m[1]);
   const last = Number(m[2]);
   if (first > QUEUE_MAX || last > QUEUE_MAX) return `queue numbers go up to ${QUEUE_MAX}; "${text}" is beyond`;
-  if (last < first) return `"${text}" ends before it starts; write the lower queue first, e.g. ${first > 0 ? `${last}${sep}${first}` : example}`;
+  if (last < first)
+    return `"${text}" ends before it starts; write the lower queue first, e.g. ${first > 0 ? `${last}${sep}${first}` : example}`;
   if (last - first + 1 > QUEUE_COUNT_MAX) return `"${text}" is ${last - first + 1} queues; at most ${QUEUE_COUNT_MAX} (one thread each)`;
   return { first, last };
 }

@@ -20,7 +20,10 @@ export function checkSelection(rule: Raw, path: Path, checker: Checker): Selecti
   if (raw.probability !== undefined) {
     const p = raw.probability;
     if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0 || p > 1) {
-      checker.report([...at, 'probability'], `${describe(p)} is not a probability; use a number above 0 and at most 1 (0.25 = one in four); to turn the rule off remove it`);
+      checker.report(
+        [...at, 'probability'],
+        `${describe(p)} is not a probability; use a number above 0 and at most 1 (0.25 = one in four); to turn the rule off remove it`,
+      );
     } else probability = p;
   }
   const seed = integer(raw, 'seed', at, checker, 0, 0, U32_MAX, 'a seed');
@@ -29,10 +32,14 @@ export function checkSelection(rule: Raw, path: Path, checker: Checker): Selecti
   }
   const perFlow = boolean(raw, 'perFlow', at, checker, false);
   if (perFlow && raw.probability === undefined) {
-    checker.report([...at, 'perFlow'], 'perFlow picks flows with the probability; add "probability: P" (1 = every flow), or remove perFlow');
+    checker.report(
+      [...at, 'perFlow'],
+      'perFlow picks flows with the probability; add "probability: P" (1 = every flow), or remove perFlow',
+    );
   }
   const every = integer(raw, 'every', at, checker, 1, 1, U32_MAX, 'a count of matches ("every: 2" = every second match)');
-  const maxPackets = raw.maxPackets === undefined ? null : integer(raw, 'maxPackets', at, checker, 0, 1, Number.MAX_SAFE_INTEGER, 'a packet count');
+  const maxPackets =
+    raw.maxPackets === undefined ? null : integer(raw, 'maxPackets', at, checker, 0, 1, Number.MAX_SAFE_INTEGER, 'a packet count');
   const after = seconds(raw, 'after', at, checker, 0, 0);
   const forSeconds = raw.for === undefined ? null : seconds(raw, 'for', at, checker, 0, Number.MIN_VALUE);
   if (Object.keys(raw).length === 0) {
@@ -46,7 +53,10 @@ function seconds(raw: Raw, key: string, path: Path, checker: Checker, fallback: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > SECONDS_MAX) {
     const lower = min === 0 ? '0' : 'above 0';
-    checker.report([...path, key], `${describe(value)} is not a time in seconds; use a number ${lower}..${SECONDS_MAX} (seconds since start or reload, e.g. 2.5)`);
+    checker.report(
+      [...path, key],
+      `${describe(value)} is not a time in seconds; use a number ${lower}..${SECONDS_MAX} (seconds since start or reload, e.g. 2.5)`,
+    );
     return fallback;
   }
   return value;

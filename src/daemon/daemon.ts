@@ -11,11 +11,13 @@ import type { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { FirewallGuardCounters } from '../metrics/firewall-guard-counters.js';
 import { loadSdNotify } from '../native/load.js';
 import { Supervisor, type FirewallLifecycle } from './supervisor.js';
-import { threadLauncher } from './worker-link.js';
+import { threadLauncher, type WorkerLauncher } from './worker-link.js';
 
 export interface DaemonOptions {
   /** What the configuration was built from: loadConfig(source) again on SIGHUP. */
   readonly source: ConfigSource;
+  /** How queue workers start; default real threads over the addon (a lab test wraps it to end one). */
+  readonly launch?: WorkerLauncher | undefined;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function startDaemon(config: Config, options?: DaemonOptions): Prom
   const log = createLogger({ level: config.log.level, format: config.log.format });
   const notifier = new SystemdNotifier({ logger: log, binding: process.env['NOTIFY_SOCKET'] ? loadSdNotify() : undefined });
   const supervisor = new Supervisor(config, {
-    launch: threadLauncher(),
+    launch: options?.launch ?? threadLauncher(),
     notifier,
     log,
     source: options?.source,

@@ -19,8 +19,13 @@ export interface PathMtuSource {
   /** Once per batch: reads the clock once for all its lookups, refills the lookup budget. */
   beginBatch(): void;
   lookup(
-    family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number,
-    inIfIndex: number, outIfIndex: number, mark: number,
+    family: 4 | 6,
+    bytes: Uint8Array,
+    dstOffset: number,
+    srcOffset: number,
+    inIfIndex: number,
+    outIfIndex: number,
+    mark: number,
   ): number;
   readonly linkFallbacks: number;
   readonly budgetFallbacks: number;
@@ -182,8 +187,13 @@ export class PacketHandler {
     const linkFallbacks = pmtu.linkFallbacks;
     const budgetFallbacks = pmtu.budgetFallbacks;
     const mtu = pmtu.lookup(
-      isIpv4 ? 4 : 6, bytes, info.dstAddrOffset, info.srcAddrOffset,
-      table[row + Row.indev]!, outIfIndex, table[row + Row.mark]!,
+      isIpv4 ? 4 : 6,
+      bytes,
+      info.dstAddrOffset,
+      info.srcAddrOffset,
+      table[row + Row.indev]!,
+      outIfIndex,
+      table[row + Row.mark]!,
     );
     if (pmtu.linkFallbacks !== linkFallbacks) counters.countPmtuFallback(PmtuFallback.InterfaceMtu);
     if (pmtu.budgetFallbacks !== budgetFallbacks) counters.countPmtuFallback(PmtuFallback.LookupBudget);
@@ -219,7 +229,7 @@ function addressText(bytes: Uint8Array, at: number, length: number): string {
   // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -117,7 +117,9 @@ class Slot {
   ) {}
 
   /** The next event a predicate accepts (an exit always ends the wait). */
-  next<T extends FromWorker['type'] | 'exit'>(types: readonly T[]): Promise<Extract<FromWorker | { type: 'exit'; code: number }, { type: T }> | { type: 'exit'; code: number }> {
+  next<T extends FromWorker['type'] | 'exit'>(
+    types: readonly T[],
+  ): Promise<Extract<FromWorker | { type: 'exit'; code: number }, { type: T }> | { type: 'exit'; code: number }> {
     return new Promise((resolve) => {
       const waiter = (event: FromWorker | { type: 'exit'; code: number }): void => {
         if (event.type === 'exit' || (types as readonly string[]).includes(event.type)) {
@@ -175,7 +177,10 @@ export class Supervisor {
 
   /** The packet counters of every worker, summed (scrape time). */
   packetCounters(): PacketCounters {
-    return sumCounters(labelsOf(this.config), this.slots.map((s) => PacketCounters.over(s.counters)));
+    return sumCounters(
+      labelsOf(this.config),
+      this.slots.map((s) => PacketCounters.over(s.counters)),
+    );
   }
 
   /** Why the daemon is degraded (a queue without a reader), or undefined when every worker runs. */
@@ -219,7 +224,12 @@ export class Supervisor {
     this.stopSummary = new RuleSummary(() => this.packetCounters(), log).start();
     this.deps.notifier.ready(this.status());
     this.stopWatchdog = this.deps.notifier.startWatchdog(() => this.healthProblem() === undefined);
-    log.info('started', { rules: config.rules.map((r) => r.name), dryRun: config.dryRun, config: config.file, queues: queueRangeText(config.queues) });
+    log.info('started', {
+      rules: config.rules.map((r) => r.name),
+      dryRun: config.dryRun,
+      config: config.file,
+      queues: queueRangeText(config.queues),
+    });
   }
 
   private status(): string {

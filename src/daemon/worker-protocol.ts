@@ -27,9 +27,7 @@ export interface WorkerInit extends Generation {
 }
 
 export type ToWorker =
-  | ({ readonly type: 'reload' } & Generation)
-  | { readonly type: 'stats'; readonly id: number }
-  | { readonly type: 'stop' };
+  ({ readonly type: 'reload' } & Generation) | { readonly type: 'stats'; readonly id: number } | { readonly type: 'stop' };
 
 export type FromWorker =
   /** The queue is bound and packets are handled. */

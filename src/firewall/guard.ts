@@ -270,7 +270,8 @@ export class FirewallGuard {
         if (mine.every((e) => e.listed !== null)) await this.deleteRetired(binary, listing);
       });
     }
-    for (const binary of families(next, [])) this.missingBy.set(binary, next.filter((e) => e.binary === binary && e.listed === null).length);
+    for (const binary of families(next, []))
+      this.missingBy.set(binary, next.filter((e) => e.binary === binary && e.listed === null).length);
     const missing = next.filter((e) => e.listed === null).length;
     this.options.metrics.setMissing(missing);
     this.options.log.info(atStart ? 'firewall rules installed' : 'firewall rules replaced', {
@@ -327,7 +328,8 @@ export class FirewallGuard {
           else current = await this.installAndLearn(entry, current);
           return true;
         });
-        if (ok === true && entry.listed !== null) restored.push(formatCommand({ binary, args: ['-t', TABLE, '-A', entry.chain, ...entry.spec] }));
+        if (ok === true && entry.listed !== null)
+          restored.push(formatCommand({ binary, args: ['-t', TABLE, '-A', entry.chain, ...entry.spec] }));
         else stillMissing++;
       }
       if (stillMissing === 0 && this.retired.some((r) => r.binary === binary)) {
@@ -382,5 +384,7 @@ function families(a: readonly { binary: Binary }[], b: readonly { binary: Binary
 }
 
 function sameSpecs(a: readonly Entry[], b: readonly Entry[]): boolean {
-  return a.length === b.length && a.every((e, i) => e.binary === b[i]!.binary && e.chain === b[i]!.chain && key(e.spec) === key(b[i]!.spec));
+  return (
+    a.length === b.length && a.every((e, i) => e.binary === b[i]!.binary && e.chain === b[i]!.chain && key(e.spec) === key(b[i]!.spec))
+  );
 }

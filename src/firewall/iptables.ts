@@ -141,11 +141,7 @@ export interface ApplyReport {
 
 /** Idempotent: when exactly the planned rules are installed, nothing runs but checks; otherwise our
  * old rules are removed and the plan appended, so a changed config converges in one apply. */
-export async function applyIptables(
-  plan: readonly FirewallRule[],
-  family: FamilyChoice,
-  runner: CommandRunner,
-): Promise<ApplyReport[]> {
+export async function applyIptables(plan: readonly FirewallRule[], family: FamilyChoice, runner: CommandRunner): Promise<ApplyReport[]> {
   const reports: ApplyReport[] = [];
   for (const binary of binariesFor(family)) {
     const wanted = iptablesCommands(plan, '-C').filter((c) => c.binary === binary);

@@ -46,7 +46,11 @@ export interface PlanOptions {
 
 export function planFirewall(config: Config, options: PlanOptions): FirewallRule[] {
   const queues = options.queue === undefined ? config.queues : { first: options.queue, last: options.queue };
-  const target: QueueTarget = { queue: queues.first, queueLast: queues.last, cpuFanout: queues.first !== queues.last && config.queueCpuFanout };
+  const target: QueueTarget = {
+    queue: queues.first,
+    queueLast: queues.last,
+    cpuFanout: queues.first !== queues.last && config.queueCpuFanout,
+  };
   const out: FirewallRule[] = [];
   for (const rule of config.rules) out.push(...rulesFor(rule, target, options.family));
   return simplify(out);

@@ -49,11 +49,18 @@ export const runCommand: CommandRunner = async (binary, args, input) => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' ? `${binary} is not installed (or not on PATH); install it (Debian: apt-get install iptables nftables)` : `${binary} could not start: ${error.message}`;
+      const why =
+        error.code === 'ENOENT'
+          ? `${binary} is not installed (or not on PATH); install it (Debian: apt-get install iptables nftables)`
+          : `${binary} could not start: ${error.message}`;
       reject(new MssmanglerError(ErrorCode.Firewall, why, { cause: error }));
     });
     child.on('close', (code, signal) =>
-      resolve(code !== null ? { code, stdout, stderr } : { code: 1, stdout, stderr: `${stderr}${binary} killed by ${signal} (timeout ${COMMAND_TIMEOUT_MS} ms)` }),
+      resolve(
+        code !== null
+          ? { code, stdout, stderr }
+          : { code: 1, stdout, stderr: `${stderr}${binary} killed by ${signal} (timeout ${COMMAND_TIMEOUT_MS} ms)` },
+      ),
     );
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');

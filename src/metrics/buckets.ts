@@ -5,9 +5,7 @@
  * MSS values people configure or meet: 536 (RFC 879 IPv4 default), 1220 (IPv6 minimum MTU 1280 - 60),
  * common tunnel and PPPoE clamps, 1460 (Ethernet IPv4), 8940 (9000-byte jumbo frames, IPv6).
  */
-export const MSS_BUCKETS: readonly number[] = Object.freeze([
-  536, 1220, 1240, 1280, 1360, 1380, 1400, 1420, 1440, 1452, 1460, 8940,
-]);
+export const MSS_BUCKETS: readonly number[] = Object.freeze([536, 1220, 1240, 1280, 1360, 1380, 1400, 1420, 1440, 1452, 1460, 8940]);
 
 /** Finite bounds plus the +Inf bucket. */
 export const MSS_BUCKET_SLOTS = MSS_BUCKETS.length + 1;

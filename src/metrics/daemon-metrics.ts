@@ -11,7 +11,7 @@ import { CollectedMetric, histogramSamples, type Sample } from './collected-metr
 import { PMTU_FALLBACK_NAMES, PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
 import type { FirewallGuardCounters } from './firewall-guard-counters.js';
-import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from './queue-stats.js';
+import { NFQUEUE_PROC_PATH, readAllQueueStats, type QueueStats } from '../queue/queue-stats.js';
 
 export interface DaemonMetricsOptions {
   /** The queue whose kernel counters are exported; none are until it is set. */
@@ -237,18 +237,18 @@ export class DaemonMetrics {
         () => c().mssAfterBuckets,
         () => c().mssAfterSum,
       ),
-      new CollectedMetric(
-        'mssmangler_mss_insertions_total',
-        'MSS options inserted into SYNs that had none, per rule.',
-        'counter',
-        () => c().rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c().outcomeCount(rule, Outcome.Inserted) })),
+      new CollectedMetric('mssmangler_mss_insertions_total', 'MSS options inserted into SYNs that had none, per rule.', 'counter', () =>
+        c().rules.map((_, rule) => ({ labels: ruleLabels(rule), value: c().outcomeCount(rule, Outcome.Inserted) })),
       ),
       new CollectedMetric('mssmangler_rules', 'Rules in the configuration in force.', 'gauge', () => [
         { labels: {}, value: c().rules.length },
       ]),
-      new CollectedMetric('mssmangler_pmtu_lookups_total', 'Path MTU lookups over rtnetlink (cache misses and refreshes).', 'counter', () => [
-        { labels: {}, value: c().pmtuLookups },
-      ]),
+      new CollectedMetric(
+        'mssmangler_pmtu_lookups_total',
+        'Path MTU lookups over rtnetlink (cache misses and refreshes).',
+        'counter',
+        () => [{ labels: {}, value: c().pmtuLookups }],
+      ),
       new CollectedMetric('mssmangler_pmtu_lookup_failures_total', 'Path MTU lookups that found no route or MTU.', 'counter', () => [
         { labels: {}, value: c().pmtuLookupFailures },
       ]),
@@ -378,18 +378,25 @@ export class DaemonMetrics {
 
   private queueMetrics(): CollectedMetric[] {
     const field = (name: string, help: string, type: 'counter' | 'gauge', pick: (s: QueueStats) => number) =>
-      new CollectedMetric(name, help, type, async () => (await this.readQueues()).map((s) => ({ labels: { queue: s.queue }, value: pick(s) })));
+      new CollectedMetric(name, help, type, async () =>
+        (await this.readQueues()).map((s) => ({ labels: { queue: s.queue }, value: pick(s) })),
+      );
     const sockets = async (): Promise<ReadonlyMap<number, QueueSocketCounters>> => (await this.socketCounters?.()) ?? new Map();
     return [
-      new CollectedMetric('mssmangler_queue_received_packets_total', 'Packets the daemon received from its queue socket.', 'counter', async () =>
-        [...(await sockets())].map(([queue, s]) => ({ labels: { queue }, value: s.packets })),
+      new CollectedMetric(
+        'mssmangler_queue_received_packets_total',
+        'Packets the daemon received from its queue socket.',
+        'counter',
+        async () => [...(await sockets())].map(([queue, s]) => ({ labels: { queue }, value: s.packets })),
       ),
       new CollectedMetric(
         'mssmangler_queue_socket_events_total',
         'Events on the daemon end of the queue: id-gap (packets the kernel could not deliver to the full socket; with fail-open they passed unchanged), enobufs, recv-error, send-error, bad-verdict.',
         'counter',
         async () =>
-          [...(await sockets())].flatMap(([queue, s]) => SOCKET_EVENTS.map(([event, field]) => ({ labels: { queue, event }, value: s[field] }))),
+          [...(await sockets())].flatMap(([queue, s]) =>
+            SOCKET_EVENTS.map(([event, field]) => ({ labels: { queue, event }, value: s[field] })),
+          ),
       ),
       new CollectedMetric(
         'mssmangler_queue_bound',
@@ -400,7 +407,12 @@ export class DaemonMetrics {
           return this.queues.map((queue) => ({ labels: { queue }, value: bound.has(queue) ? 1 : 0 }));
         },
       ),
-      field('mssmangler_queue_waiting_packets', 'Packets waiting in the kernel queue for a verdict (kernel queue_total).', 'gauge', (s) => s.waiting),
+      field(
+        'mssmangler_queue_waiting_packets',
+        'Packets waiting in the kernel queue for a verdict (kernel queue_total).',
+        'gauge',
+        (s) => s.waiting,
+      ),
       field(
         'mssmangler_queue_full_dropped_packets_total',
         'Packets the kernel dropped because the queue was full (kernel queue_dropped).',

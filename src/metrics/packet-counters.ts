@@ -110,8 +110,32 @@ export class PacketCounters {
 
   /** This store's arrays, to post to another thread (see CounterMemory). */
   memory(): CounterMemory {
-    const { rules, packets, mssBeforeBuckets, mssBeforeSum, mssAfterBuckets, mssAfterSum, lastMssBefore, lastMssAfter, batchBuckets, pmtuFallbacks, globals } = this;
-    return { rules, packets, mssBeforeBuckets, mssBeforeSum, mssAfterBuckets, mssAfterSum, lastMssBefore, lastMssAfter, batchBuckets, pmtuFallbacks, globals };
+    const {
+      rules,
+      packets,
+      mssBeforeBuckets,
+      mssBeforeSum,
+      mssAfterBuckets,
+      mssAfterSum,
+      lastMssBefore,
+      lastMssAfter,
+      batchBuckets,
+      pmtuFallbacks,
+      globals,
+    } = this;
+    return {
+      rules,
+      packets,
+      mssBeforeBuckets,
+      mssBeforeSum,
+      mssAfterBuckets,
+      mssAfterSum,
+      lastMssBefore,
+      lastMssAfter,
+      batchBuckets,
+      pmtuFallbacks,
+      globals,
+    };
   }
 
   get batchSum(): number {
@@ -262,7 +286,8 @@ export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketC
     for (let k = 0; k < n; k++) to[toAt + k]! += from[fromAt + k]!;
   };
   for (const part of parts) {
-    const rowOf = (row: number): number => (row === part.noRule ? sum.noRule : (index.get(`${part.rules[row]!.name}\u0000${part.rules[row]!.action}`) ?? -1));
+    const rowOf = (row: number): number =>
+      row === part.noRule ? sum.noRule : (index.get(`${part.rules[row]!.name}\u0000${part.rules[row]!.action}`) ?? -1);
     for (let row = 0; row <= part.noRule; row++) {
       const to = rowOf(row);
       if (to < 0) continue;

@@ -177,7 +177,6 @@ export interface NativeLayout {
   minBufferBytes: number;
 }
 
-
 /** `code` of the errors the addon throws from the constructor. */
 export type NativeErrorCode =
   /** Another netlink socket (another process, or another open queue in this one) holds the queue. */
@@ -268,4 +267,3 @@ export interface NativeBinding {
   RouteMtu: RouteMtuNativeConstructor;
   layout: NativeLayout;
 }
-

@@ -35,7 +35,10 @@ export function loadNative(path: string = ADDON_PATH): NativeBinding {
   }
   const bad = layoutMismatches(binding.layout);
   if (bad.length > 0) {
-    throw new NfQueueError('NFQ_ERR_ADDON_LAYOUT', `nfqueue-bindings layout differs from src/native/contract.ts (rebuild the addon): ${bad.join('; ')}`);
+    throw new NfQueueError(
+      'NFQ_ERR_ADDON_LAYOUT',
+      `nfqueue-bindings layout differs from src/native/contract.ts (rebuild the addon): ${bad.join('; ')}`,
+    );
   }
   if (typeof binding.RouteMtu !== 'function') {
     throw new NfQueueError('NFQ_ERR_ADDON_MISSING', `nfqueue-bindings at ${path} has no RouteMtu export: run npm run build:addon`);

@@ -9,3 +9,8 @@ export function writeU16(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset] = (value >>> 8) & 0xff;
   bytes[offset + 1] = value & 0xff;
 }
+
+/** An unsigned 32-bit field (sequence numbers, timestamps, the ICMPv6 MTU). */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+}

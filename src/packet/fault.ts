@@ -44,13 +44,7 @@ const TWO_NOPS = (TcpOptionKind.Nop << 8) | TcpOptionKind.Nop;
  *   one a receiver reads. Like an insertion it needs no payload (HasPayload), a header below 60 bytes
  *   (HeaderFull) and 4 writable bytes after info.ipEnd (NoRoom); `info` then describes the grown packet.
  */
-export function injectFault(
-  bytes: Uint8Array,
-  info: PacketInfo,
-  action: MssAction,
-  tailroom: number,
-  result: RewriteResult,
-): OutcomeCode {
+export function injectFault(bytes: Uint8Array, info: PacketInfo, action: MssAction, tailroom: number, result: RewriteResult): OutcomeCode {
   const l4 = info.l4Offset;
   const optionsEnd = l4 + info.tcpHeaderLength;
   let count = 0;

@@ -27,6 +27,7 @@ export const Ipv4Field = {
   VERSION_IHL: 0,
   TOTAL_LENGTH: 2,
   FLAGS_FRAGMENT_OFFSET: 6,
+  TTL: 8,
   PROTOCOL: 9,
   CHECKSUM: 10,
   SRC_ADDR: 12,

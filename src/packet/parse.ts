@@ -46,9 +46,11 @@ export function parsePacket(bytes: Uint8Array, start: number, length: number, in
   // traffic does not slow either down (measured: one function for both cost IPv6 about 60%).
   const version = bytes[start]! >>> 4;
   const l4Offset =
-    version === IPV4_VERSION ? parseIpv4(bytes, start, captured, info)
-    : version === IPV6_VERSION ? parseIpv6(bytes, start, captured, info)
-    : -Outcome.MalformedIp;
+    version === IPV4_VERSION
+      ? parseIpv4(bytes, start, captured, info)
+      : version === IPV6_VERSION
+        ? parseIpv6(bytes, start, captured, info)
+        : -Outcome.MalformedIp;
   if (l4Offset < 0) return -l4Offset as OutcomeCode;
   return parseTcp(bytes, l4Offset, info);
 }

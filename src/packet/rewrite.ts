@@ -189,9 +189,7 @@ function setMssOptions(
     if (last === value) continue;
     writeU16(bytes, valueOffset, last);
     // The checksum words start at the TCP header (the pseudo-header is 12 or 40 bytes, even).
-    check = ((valueOffset - l4) & 1) === 0
-      ? checksumReplace16(check, value, last)
-      : checksumReplace16AtOdd(check, value, last);
+    check = ((valueOffset - l4) & 1) === 0 ? checksumReplace16(check, value, last) : checksumReplace16AtOdd(check, value, last);
   }
   writeU16(bytes, l4 + TcpField.CHECKSUM, check);
   return last;
@@ -223,9 +221,15 @@ function insertMssOption(bytes: Uint8Array, info: PacketInfo, value: number): vo
   const grownOffsetWord = offsetWord + ((MSS_OPTION_LENGTH / TCP_DATA_OFFSET_UNIT) << (TCP_DATA_OFFSET_SHIFT + 8));
   writeU16(bytes, l4 + TcpField.DATA_OFFSET, grownOffsetWord);
   const difference =
-    (~tcpLength & 0xffff) + tcpLength + MSS_OPTION_LENGTH +
-    0xffff + MSS_OPTION_HEAD + 0xffff + value +
-    (~offsetWord & 0xffff) + grownOffsetWord;
+    (~tcpLength & 0xffff) +
+    tcpLength +
+    MSS_OPTION_LENGTH +
+    0xffff +
+    MSS_OPTION_HEAD +
+    0xffff +
+    value +
+    (~offsetWord & 0xffff) +
+    grownOffsetWord;
   const checkOffset = l4 + TcpField.CHECKSUM;
   writeU16(bytes, checkOffset, checksumApplyDifference(readU16(bytes, checkOffset), difference));
 

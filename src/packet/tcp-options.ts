@@ -11,6 +11,14 @@ export const TcpOptionKind = {
   Eol: 0,
   Nop: 1,
   Mss: 2,
+  /** Window scale (RFC 7323 2.2). */
+  WindowScale: 3,
+  /** SACK permitted (RFC 2018 2). */
+  SackPermitted: 4,
+  /** SACK blocks (RFC 2018 3). */
+  Sack: 5,
+  /** Timestamps (RFC 7323 3.2). */
+  Timestamp: 8,
 } as const;
 
 export const TcpOptionField = {
@@ -18,7 +26,14 @@ export const TcpOptionField = {
   LENGTH: 1,
   /** The MSS value within an MSS option. */
   MSS_VALUE: 2,
+  /** The shift count within a window scale option. */
+  WINDOW_SCALE_SHIFT: 2,
+  /** TSval within a timestamps option (TSecr follows it). */
+  TS_VALUE: 2,
 } as const;
+
+export const WINDOW_SCALE_OPTION_LENGTH = 3;
+export const TIMESTAMP_OPTION_LENGTH = 10;
 
 export const MSS_OPTION_LENGTH = 4;
 /** The MSS option as one 32-bit word without its value: kind 2, length 4. */
@@ -54,4 +69,20 @@ export function nextMssOption(bytes: Uint8Array, pos: number, optionsEnd: number
     pos += length;
   }
   return NO_MORE_OPTIONS;
+}
+
+/**
+ * The general step of the same walk, for readers that want every option (explain's option layout):
+ * returns the offset of the option after the one at `pos`, NO_MORE_OPTIONS when `pos` holds EOL, or
+ * MALFORMED_OPTION when its length is below 2 or runs past `optionsEnd`. `pos` must lie before
+ * optionsEnd. The packet path keeps nextMssOption: it is this walk specialised to one kind, and fast.
+ */
+export function nextTcpOption(bytes: Uint8Array, pos: number, optionsEnd: number): number {
+  const kind = bytes[pos]!;
+  if (kind === TcpOptionKind.Eol) return NO_MORE_OPTIONS;
+  if (kind === TcpOptionKind.Nop) return pos + 1;
+  if (pos + TcpOptionField.LENGTH >= optionsEnd) return MALFORMED_OPTION;
+  const length = bytes[pos + TcpOptionField.LENGTH]!;
+  if (length < TCP_OPTION_MIN_LENGTH || pos + length > optionsEnd) return MALFORMED_OPTION;
+  return pos + length;
 }

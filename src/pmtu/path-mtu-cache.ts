@@ -174,8 +174,13 @@ export class PathMtuCache {
    * first in every batch.
    */
   lookup(
-    family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number,
-    inIfIndex: number, outIfIndex: number, mark: number,
+    family: 4 | 6,
+    bytes: Uint8Array,
+    dstOffset: number,
+    srcOffset: number,
+    inIfIndex: number,
+    outIfIndex: number,
+    mark: number,
   ): number {
     this.lookups++;
     // A forward entry holds the whole answer (both directions): a hit is one probe.
@@ -189,8 +194,14 @@ export class PathMtuCache {
 
   // Not cached: ask the kernel while the batch's budget lasts, else answer from interface MTUs.
   private miss(
-    slot: number, family: 4 | 6, bytes: Uint8Array, dstOffset: number, srcOffset: number,
-    inIfIndex: number, outIfIndex: number, mark: number,
+    slot: number,
+    family: 4 | 6,
+    bytes: Uint8Array,
+    dstOffset: number,
+    srcOffset: number,
+    inIfIndex: number,
+    outIfIndex: number,
+    mark: number,
   ): number {
     const gen = this.gen;
     const now = this.nowMs;
@@ -223,7 +234,20 @@ export class PathMtuCache {
       this.budgetLeft--;
       this.requests++;
       reverse = this.source.route(family, bytes, srcOffset, NoSource, 0, 0, 0);
-      this.fill(~r, family | ReverseTag, bytes, srcOffset, NoSource, 0, 0, 0, reverse === 0 ? Source.None : Source.Route, reverse, 0, reverseExpires);
+      this.fill(
+        ~r,
+        family | ReverseTag,
+        bytes,
+        srcOffset,
+        NoSource,
+        0,
+        0,
+        0,
+        reverse === 0 ? Source.None : Source.Route,
+        reverse,
+        0,
+        reverseExpires,
+      );
     } else {
       // The way back from a forwarded packet's sender is usually through the interface it came in by.
       spent = true;
@@ -237,8 +261,20 @@ export class PathMtuCache {
     }
     this.misses++;
     // Dies with whichever direction expires first.
-    this.fill(slot, family, bytes, dstOffset, srcOffset, inIfIndex, outIfIndex, mark, forwardKind, forward, reverse,
-      reverseExpires < now + this.ttlMs ? reverseExpires : now + this.ttlMs);
+    this.fill(
+      slot,
+      family,
+      bytes,
+      dstOffset,
+      srcOffset,
+      inIfIndex,
+      outIfIndex,
+      mark,
+      forwardKind,
+      forward,
+      reverse,
+      reverseExpires < now + this.ttlMs ? reverseExpires : now + this.ttlMs,
+    );
     return this.answer(forwardKind, forward, reverse, false);
   }
 
@@ -287,9 +323,7 @@ export class PathMtuCache {
   // entry, an empty one, or else the probed entry that is dead or expires first. Entries are never
   // removed, so an empty slot ends the probe. tag is the family, with ReverseTag for the way back;
   // srcOffset is NoSource for the way back.
-  private find(
-    tag: number, bytes: Uint8Array, dstOffset: number, srcOffset: number, inIf: number, outIf: number, mark: number,
-  ): number {
+  private find(tag: number, bytes: Uint8Array, dstOffset: number, srcOffset: number, inIf: number, outIf: number, mark: number): number {
     const gen = this.gen;
     const now = this.nowMs;
     const d0 = word(bytes, dstOffset);
@@ -327,10 +361,18 @@ export class PathMtuCache {
       const live = this.generation[s] === gen && this.expires[s]! > now;
       const k = s * KeyWords;
       if (
-        keys[k] === d0 && keys[k + 4] === s0 && this.tag[s] === tag &&
-        this.outIf[s] === outIf && this.inIf[s] === inIf && this.mark[s] === mark &&
-        keys[k + 1] === d1 && keys[k + 2] === d2 && keys[k + 3] === d3 &&
-        keys[k + 5] === s1 && keys[k + 6] === s2 && keys[k + 7] === s3
+        keys[k] === d0 &&
+        keys[k + 4] === s0 &&
+        this.tag[s] === tag &&
+        this.outIf[s] === outIf &&
+        this.inIf[s] === inIf &&
+        this.mark[s] === mark &&
+        keys[k + 1] === d1 &&
+        keys[k + 2] === d2 &&
+        keys[k + 3] === d3 &&
+        keys[k + 5] === s1 &&
+        keys[k + 6] === s2 &&
+        keys[k + 7] === s3
       ) {
         return live ? s : ~s;
       }
@@ -345,8 +387,18 @@ export class PathMtuCache {
 
   // Stores an answer under the key find() was given (read again from the bytes: misses are rare).
   private fill(
-    slot: number, tag: number, bytes: Uint8Array, dstOffset: number, srcOffset: number,
-    inIf: number, outIf: number, mark: number, kind: number, mtu: number, back: number, expires: number,
+    slot: number,
+    tag: number,
+    bytes: Uint8Array,
+    dstOffset: number,
+    srcOffset: number,
+    inIf: number,
+    outIf: number,
+    mark: number,
+    kind: number,
+    mtu: number,
+    back: number,
+    expires: number,
   ): void {
     const v6 = (tag & 15) === 6;
     const keys = this.keys;

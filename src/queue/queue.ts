@@ -3,7 +3,7 @@
 // every time. The binding is a parameter, so this class is tested with a double (test/queue/).
 import { MIN_BUFFER_BYTES, STRIDE, type NativeBinding, type NativeQueue, type NativeQueueStats } from '../native/contract.js';
 import { readFileSync } from 'node:fs';
-import { NFQUEUE_PROC_PATH, parseQueueStats, type QueueStats } from '../metrics/queue-stats.js';
+import { NFQUEUE_PROC_PATH, parseQueueStats, type QueueStats } from './queue-stats.js';
 import { fromNative, NfQueueError } from './queue-error.js';
 
 /**

@@ -4,7 +4,16 @@
 import { ActionMode, InsertMode, type MssAction } from '../packet/action.js';
 import { Direction, type DirectionMask } from '../packet/direction.js';
 import type { PacketInfo } from '../packet/packet-info.js';
-import { FAULT_ACTIONS, type ActionChoice, type Config, type DirectionChoice, type FamilyChoice, type PortRange, type Prefix, type Rule } from '../config/config.js';
+import {
+  FAULT_ACTIONS,
+  type ActionChoice,
+  type Config,
+  type DirectionChoice,
+  type FamilyChoice,
+  type PortRange,
+  type Prefix,
+  type Rule,
+} from '../config/config.js';
 import { Selector, type SelectionMemory } from './selector.js';
 
 /** inIfIndex/outIfIndex table values besides a real ifindex (> 0). */

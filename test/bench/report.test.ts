@@ -16,9 +16,15 @@ function withFile(body: (file: string) => void): void {
 
 test('replaces only the NFQUEUE path section and keeps the others', () => {
   withFile((file) => {
-    writeFileSync(file, '# Results\n\n## Packet core\n\ncore figures\n\n## NFQUEUE path\n\nold figures\n\n### IPv4\n\nold table\n\n## Later\n\nkept\n');
+    writeFileSync(
+      file,
+      '# Results\n\n## Packet core\n\ncore figures\n\n## NFQUEUE path\n\nold figures\n\n### IPv4\n\nold table\n\n## Later\n\nkept\n',
+    );
     writeSection(file, '## NFQUEUE path\n\nnew figures\n');
-    assert.equal(readFileSync(file, 'utf8'), '# Results\n\n## Packet core\n\ncore figures\n\n## NFQUEUE path\n\nnew figures\n\n## Later\n\nkept\n');
+    assert.equal(
+      readFileSync(file, 'utf8'),
+      '# Results\n\n## Packet core\n\ncore figures\n\n## NFQUEUE path\n\nnew figures\n\n## Later\n\nkept\n',
+    );
   });
 });
 

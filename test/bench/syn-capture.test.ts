@@ -48,7 +48,10 @@ test('reads key, nanosecond time, MSS and checksum of IPv4 and IPv6 SYNs', () =>
 });
 
 test('a wrong TCP checksum is reported, at either family', () => {
-  for (const ip of [craftIpv4Tcp({ options: linuxSynOptions(1380), tcpChecksum: 0x1234 }), craftIpv6Tcp({ options: linuxSynOptions(1380), tcpChecksum: 0x1234 })]) {
+  for (const ip of [
+    craftIpv4Tcp({ options: linuxSynOptions(1380), tcpChecksum: 0x1234 }),
+    craftIpv6Tcp({ options: linuxSynOptions(1380), tcpChecksum: 0x1234 }),
+  ]) {
     const etherType = ip[0]! >> 4 === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
     const [syn] = readSyns(pcap([{ seconds: 1, nanoseconds: 0, etherType, ip }]), 1);
     assert.equal(syn?.checksumOk, false);

@@ -86,7 +86,14 @@ test('every prefix of a valid file reads as a truncated capture, never as an err
 
 test('random garbage, with and without a capture magic in front', { timeout: FUZZ_TIMEOUT_MS }, () => {
   const next = seededRandom(10);
-  const magics = [hex``, hex`d4c3b2a1 0200 0400`, hex`a1b23c4d 0002 0004`, hex`0a0d0d0a 1c000000 4d3c2b1a`, hex`0a0d0d0a 0000001c 1a2b3c4d 0001 0000`, hex`1f8b`];
+  const magics = [
+    hex``,
+    hex`d4c3b2a1 0200 0400`,
+    hex`a1b23c4d 0002 0004`,
+    hex`0a0d0d0a 1c000000 4d3c2b1a`,
+    hex`0a0d0d0a 0000001c 1a2b3c4d 0001 0000`,
+    hex`1f8b`,
+  ];
   for (let i = 0; i < 4000; i++) {
     const magic = magics[i % magics.length]!;
     const bytes = new Uint8Array(magic.length + (next() % 600));

@@ -18,6 +18,7 @@ interface Case {
   family: number;
 }
 
+// prettier-ignore
 const cases: Case[] = [
   { name: 'Ethernet IPv4', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 0800 # IPv4`, IPV4_SYN), ipAt: 14, family: 4 },
   { name: 'Ethernet IPv6', linkType: LinkType.ETHERNET, frame: concat(hex`${MACS} 86dd # IPv6`, IPV6_SYN), ipAt: 14, family: 6 },
@@ -80,7 +81,17 @@ const cases: Case[] = [
 ];
 
 function blankPacket(): CapturedPacket {
-  return { bytes: new Uint8Array(0), ipOffset: 99, ipLength: 99, family: 99, seconds: 0, nanos: 0, interfaceId: 0, index: 0, fileOffset: 0 };
+  return {
+    bytes: new Uint8Array(0),
+    ipOffset: 99,
+    ipLength: 99,
+    family: 99,
+    seconds: 0,
+    nanos: 0,
+    interfaceId: 0,
+    index: 0,
+    fileOffset: 0,
+  };
 }
 
 for (const c of cases) {

@@ -79,7 +79,9 @@ test('pcap little-endian microseconds: two Ethernet records', () => {
 test('pcap big-endian nanoseconds, raw IP', () => {
   const { packets, summary } = collectBytes(BIG_ENDIAN_NANOSECONDS);
   assert.deepEqual(summary, { packets: 1, truncatedAt: null, format: 'pcap', linkTypes: [101] });
-  assert.deepEqual(packets, [{ index: 0, fileOffset: 24, interfaceId: 0, seconds: 1796532044, nanos: 123456789, family: 6, ip: toHex(IPV6_SYN) }]);
+  assert.deepEqual(packets, [
+    { index: 0, fileOffset: 24, interfaceId: 0, seconds: 1796532044, nanos: 123456789, family: 6, ip: toHex(IPV6_SYN) },
+  ]);
 });
 
 test('pcap big-endian microseconds, FCS bits above the link type', () => {
@@ -92,7 +94,9 @@ test('pcap big-endian microseconds, FCS bits above the link type', () => {
 test('pcap little-endian nanoseconds, Linux cooked v2', () => {
   const { packets, summary } = collectBytes(LITTLE_ENDIAN_NANOSECONDS);
   assert.deepEqual(summary.linkTypes, [276]);
-  assert.deepEqual(packets, [{ index: 0, fileOffset: 24, interfaceId: 0, seconds: 1796532044, nanos: 123456789, family: 6, ip: toHex(IPV6_SYN) }]);
+  assert.deepEqual(packets, [
+    { index: 0, fileOffset: 24, interfaceId: 0, seconds: 1796532044, nanos: 123456789, family: 6, ip: toHex(IPV6_SYN) },
+  ]);
 });
 
 test('pcap header alone: no packets, not truncated', () => {

@@ -51,7 +51,10 @@ test('pcapng interface whose link type we do not read: fine until a packet uses 
   const idbUsb = hex`01000000 14000000 bd00 0000 ffff0000 14000000 # interface 2: link type 189, USB`;
   const onlyDeclared = concat(LITTLE_ENDIAN_SECTION, idbUsb);
   assert.equal(collectBytes(onlyDeclared).summary.packets, 3);
-  const used = concat(onlyDeclared, hex`06000000 20000000 02000000 00000000 00000000 00000000 00000000 20000000 # empty EPB on interface 2`);
+  const used = concat(
+    onlyDeclared,
+    hex`06000000 20000000 02000000 00000000 00000000 00000000 00000000 20000000 # empty EPB on interface 2`,
+  );
   assertCaptureError(used, Offsets.SECOND_SHB + 20, /packet on interface 2 has link type 189, which is not supported/);
 });
 
@@ -76,12 +79,32 @@ function patched(offset: number, bytes: Uint8Array): Uint8Array {
 }
 
 test('pcapng impossible blocks', () => {
-  assertCaptureError(patched(Offsets.SECOND_EPB + 4, hex`0a000000 # length 10`), Offsets.SECOND_EPB, /claims a length of 10 bytes.*editcap -r FILE OUT 1-1/);
-  assertCaptureError(patched(Offsets.SECOND_EPB + 4, hex`66000000 # length 102, not a multiple of 4`), Offsets.SECOND_EPB, /claims a length of 102/);
+  assertCaptureError(
+    patched(Offsets.SECOND_EPB + 4, hex`0a000000 # length 10`),
+    Offsets.SECOND_EPB,
+    /claims a length of 10 bytes.*editcap -r FILE OUT 1-1/,
+  );
+  assertCaptureError(
+    patched(Offsets.SECOND_EPB + 4, hex`66000000 # length 102, not a multiple of 4`),
+    Offsets.SECOND_EPB,
+    /claims a length of 102/,
+  );
   assertCaptureError(patched(Offsets.SECOND_EPB + 4, hex`04000001 # 16 MiB + 4`), Offsets.SECOND_EPB, /claims a length of 16777220/);
-  assertCaptureError(patched(Offsets.SECOND_EPB + 4, hex`64000000 # 100: the trailer says 104`), Offsets.SECOND_EPB, /starts with length 100 and ends with/);
-  assertCaptureError(patched(Offsets.SECOND_EPB + 20, hex`49000000 # captured 73`), Offsets.SECOND_EPB, /packet claims 73 captured bytes in a block with room for 72/);
-  assertCaptureError(patched(Offsets.SECOND_EPB + 8, hex`02000000 # interface 2`), Offsets.SECOND_EPB, /packet names interface 2, but the section describes 2/);
+  assertCaptureError(
+    patched(Offsets.SECOND_EPB + 4, hex`64000000 # 100: the trailer says 104`),
+    Offsets.SECOND_EPB,
+    /starts with length 100 and ends with/,
+  );
+  assertCaptureError(
+    patched(Offsets.SECOND_EPB + 20, hex`49000000 # captured 73`),
+    Offsets.SECOND_EPB,
+    /packet claims 73 captured bytes in a block with room for 72/,
+  );
+  assertCaptureError(
+    patched(Offsets.SECOND_EPB + 8, hex`02000000 # interface 2`),
+    Offsets.SECOND_EPB,
+    /packet names interface 2, but the section describes 2/,
+  );
   assertCaptureError(patched(Offsets.SECOND_SHB + 8, hex`1a2b3c4e`), Offsets.SECOND_SHB + 8, /byte-order magic/);
   assertCaptureError(patched(Offsets.SECOND_SHB + 12, hex`0002 # version 2`), Offsets.SECOND_SHB + 12, /pcapng version 2 is not 1/);
   assertCaptureError(patched(28 + 16 + 4, hex`7f # 10^-127`), 28 + 16 + 4, /interface 0 has timestamp resolution 0x7f/);

@@ -65,15 +65,36 @@ async function readerRows(path: string): Promise<{ rows: Row[]; summary: Capture
 }
 
 async function tsharkRows(path: string): Promise<Row[]> {
-  const { stdout } = await run('tshark', ['-r', path, '-n', '-T', 'fields', '-E', 'separator=|', '-e', 'frame.time_epoch', '-e', 'frame.protocols', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'frame.interface_id']);
-  return stdout.split('\n').filter((l) => l !== '').map((line) => {
-    const [time, protocols, ip4, ip6, iface] = line.split('|') as [string, string, string, string, string];
-    // The first network layer in the frame's protocol chain is the one the reader points at.
-    const layer = protocols.split(':').find((p) => p === 'ip' || p === 'ipv6');
-    const family = layer === 'ip' ? 4 : layer === 'ipv6' ? 6 : 0;
-    const source = family === 4 ? ip4.split(',')[0]! : family === 6 ? ip6.split(',')[0]! : '';
-    return { time, family, source, interfaceId: Number(iface || 0) };
-  });
+  const { stdout } = await run('tshark', [
+    '-r',
+    path,
+    '-n',
+    '-T',
+    'fields',
+    '-E',
+    'separator=|',
+    '-e',
+    'frame.time_epoch',
+    '-e',
+    'frame.protocols',
+    '-e',
+    'ip.src',
+    '-e',
+    'ipv6.src',
+    '-e',
+    'frame.interface_id',
+  ]);
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const [time, protocols, ip4, ip6, iface] = line.split('|') as [string, string, string, string, string];
+      // The first network layer in the frame's protocol chain is the one the reader points at.
+      const layer = protocols.split(':').find((p) => p === 'ip' || p === 'ipv6');
+      const family = layer === 'ip' ? 4 : layer === 'ipv6' ? 6 : 0;
+      const source = family === 4 ? ip4.split(',')[0]! : family === 6 ? ip6.split(',')[0]! : '';
+      return { time, family, source, interfaceId: Number(iface || 0) };
+    });
 }
 
 async function startTool(lab: Lab, command: string, args: string[], ready: RegExp, host: Host = 'router'): Promise<TrackedProcess> {
@@ -107,10 +128,20 @@ test('the reader agrees with tshark on real tcpdump and dumpcap captures of ever
   const tcpdump = ['-n', '--immediate-mode', '-U', '-s', '0'];
   const captures = [
     await startTool(lab, 'tcpdump', [...tcpdump, '-i', LabInterface.routerToClient, '-w', file('ethernet.pcap')], /listening on/),
-    await startTool(lab, 'tcpdump', [...tcpdump, '-i', 'any', '--time-stamp-precision=nano', '-w', file('any-sll2-nano.pcap')], /listening on/),
+    await startTool(
+      lab,
+      'tcpdump',
+      [...tcpdump, '-i', 'any', '--time-stamp-precision=nano', '-w', file('any-sll2-nano.pcap')],
+      /listening on/,
+    ),
     await startTool(lab, 'tcpdump', [...tcpdump, '-i', 'any', '-y', 'LINUX_SLL', '-w', file('any-sll.pcap')], /listening on/),
     await startClientTool(lab, 'tcpdump', [...tcpdump, '-i', 'tun0', '-w', file('tun-raw.pcap')], /listening on/),
-    await startTool(lab, 'dumpcap', ['-q', '-i', LabInterface.routerToClient, '-i', LabInterface.routerToServer, '-w', file('two-interfaces.pcapng')], /Capturing on/),
+    await startTool(
+      lab,
+      'dumpcap',
+      ['-q', '-i', LabInterface.routerToClient, '-i', LabInterface.routerToServer, '-w', file('two-interfaces.pcapng')],
+      /Capturing on/,
+    ),
   ];
 
   const server = lab.spawn('server', process.execPath, [PEER, 'server', String(SERVER_PORT)]);
@@ -119,11 +150,17 @@ test('the reader agrees with tshark on real tcpdump and dumpcap captures of ever
   await routerServer.waitFor(/listening/);
   const client = lab.spawn('client', process.execPath, [PEER, 'client'], { stdio: ['pipe', 'pipe', 'pipe'] });
   await client.waitFor(/ready/);
-  const targets: Array<[string, number]> = [[LabAddress.server4, SERVER_PORT], [LabAddress.server6, SERVER_PORT]];
+  const targets: Array<[string, number]> = [
+    [LabAddress.server4, SERVER_PORT],
+    [LabAddress.server6, SERVER_PORT],
+  ];
   for (const [id, [host, port]] of targets.entries()) client.child.stdin!.write(`${JSON.stringify({ id, host, port, bytes: 3000 })}\n`);
   for (let id = 0; id < targets.length; id++) await client.waitFor(new RegExp(`"id":${id},"ok":true`), 10_000);
   // Into the TUN device: SYNs that nobody answers (the client gives up after a second).
-  for (const [id, host] of [[10, Tunnel.router4], [11, Tunnel.router6]] as const) {
+  for (const [id, host] of [
+    [10, Tunnel.router4],
+    [11, Tunnel.router6],
+  ] as const) {
     client.child.stdin!.write(`${JSON.stringify({ id, host, port: ROUTER_PORT, bytes: 10, timeoutMs: 1000 })}\n`);
   }
   const routerMac = await lab.mac(lab.router, LabInterface.routerToClient);
@@ -139,22 +176,51 @@ test('the reader agrees with tshark on real tcpdump and dumpcap captures of ever
   writeFileSync(file('any-sll2-nano.pcap.gz'), gzipSync(readFileSync(file('any-sll2-nano.pcap'))));
 
   const expectations: Array<[string, Partial<CaptureSummary>, (rows: Row[]) => void]> = [
-    ['ethernet.pcap', { format: 'pcap', linkTypes: [1] }, (rows) => {
-      assert.ok(rows.some((r) => r.source === Tagged.source4), '802.1Q-tagged IPv4');
-      assert.ok(rows.some((r) => r.source === Tagged.source6), 'QinQ-tagged IPv6');
-      assert.ok(rows.some((r) => r.source === LabAddress.client6), 'untagged IPv6');
-    }],
+    [
+      'ethernet.pcap',
+      { format: 'pcap', linkTypes: [1] },
+      (rows) => {
+        assert.ok(
+          rows.some((r) => r.source === Tagged.source4),
+          '802.1Q-tagged IPv4',
+        );
+        assert.ok(
+          rows.some((r) => r.source === Tagged.source6),
+          'QinQ-tagged IPv6',
+        );
+        assert.ok(
+          rows.some((r) => r.source === LabAddress.client6),
+          'untagged IPv6',
+        );
+      },
+    ],
     ['ethernet-converted.pcapng', { format: 'pcapng', linkTypes: [1] }, () => {}],
-    ['any-sll2-nano.pcap', { format: 'pcap', linkTypes: [276] }, (rows) => assert.ok(rows.some((r) => !r.time.endsWith('000')), 'nanosecond digits')],
+    [
+      'any-sll2-nano.pcap',
+      { format: 'pcap', linkTypes: [276] },
+      (rows) =>
+        assert.ok(
+          rows.some((r) => !r.time.endsWith('000')),
+          'nanosecond digits',
+        ),
+    ],
     ['any-sll2-nano.pcap.gz', { format: 'pcap', linkTypes: [276] }, () => {}],
     ['any-sll.pcap', { format: 'pcap', linkTypes: [113] }, (rows) => assert.ok(rows.some((r) => r.source === LabAddress.server6))],
     ['any-sll-nano.pcap', { format: 'pcap', linkTypes: [113] }, () => {}],
-    ['tun-raw.pcap', { format: 'pcap', linkTypes: [101] }, (rows) => {
-      assert.ok(rows.some((r) => r.source === Tunnel.client4) && rows.some((r) => r.source === Tunnel.client6));
-    }],
-    ['two-interfaces.pcapng', { format: 'pcapng', linkTypes: [1] }, (rows) => {
-      assert.ok(rows.some((r) => r.interfaceId === 0) && rows.some((r) => r.interfaceId === 1), 'packets on both interfaces');
-    }],
+    [
+      'tun-raw.pcap',
+      { format: 'pcap', linkTypes: [101] },
+      (rows) => {
+        assert.ok(rows.some((r) => r.source === Tunnel.client4) && rows.some((r) => r.source === Tunnel.client6));
+      },
+    ],
+    [
+      'two-interfaces.pcapng',
+      { format: 'pcapng', linkTypes: [1] },
+      (rows) => {
+        assert.ok(rows.some((r) => r.interfaceId === 0) && rows.some((r) => r.interfaceId === 1), 'packets on both interfaces');
+      },
+    ],
   ];
   for (const [name, summary, extra] of expectations) {
     const mine = await readerRows(file(name));

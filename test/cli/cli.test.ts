@@ -36,7 +36,22 @@ test('cli: --help lists the commands, each command has help with examples', () =
   assert.equal(top.code, 0);
   for (const c of ['run', 'check-config <file>', 'rules', 'Exit codes:']) assert.ok(top.stdout.includes(c), c);
   for (const [command, flags] of [
-    ['run', ['--set-mss', '--clamp-mss-to-pmtu', '--allow-increase', '--direction', '--dry-run', '--metrics-listen', '--log-level', '--fail-open', '--queue-maxlen', '--queue', '--config']],
+    [
+      'run',
+      [
+        '--set-mss',
+        '--clamp-mss-to-pmtu',
+        '--allow-increase',
+        '--direction',
+        '--dry-run',
+        '--metrics-listen',
+        '--log-level',
+        '--fail-open',
+        '--queue-maxlen',
+        '--queue',
+        '--config',
+      ],
+    ],
     ['check-config', ['<file>']],
     ['rules', ['--backend', '--family', '--apply', '--remove', '--set-mss', '--config', '--queue']],
   ] as const) {
@@ -73,8 +88,8 @@ test('cli: check-config on a missing file is one line and exit 2', () => {
 
 // Bad flags: one line naming the flag and the fix, exit 2.
 const badFlags: readonly [string[], string][] = [
-  [[], 'mssmangler: give a command: run, check-config or rules; mssmangler --help shows the usage'],
-  [['frob'], 'mssmangler: unknown command frob; use one of run, check-config, rules'],
+  [[], 'mssmangler: give a command: run, check-config, rules or explain; mssmangler --help shows the usage'],
+  [['frob'], 'mssmangler: unknown command frob; use one of run, check-config, rules, explain'],
   [['run', '--set-mss', '1380', '--frob'], 'mssmangler: unknown flag --frob; mssmangler run --help lists the flags'],
   [['run', '--set-mss', '1380', '--clamp-mss-to-pmtu'], 'mssmangler: --set-mss and --clamp-mss-to-pmtu are exclusive: pick one'],
   [['run', '--set-mss', 'big'], 'mssmangler: --set-mss needs an integer 48..65515'],
@@ -84,7 +99,10 @@ const badFlags: readonly [string[], string][] = [
   [['run', '--set-mss', '1380', '--queue', '1', '--queue', '2'], 'mssmangler: --queue was given 2 times; give it once'],
   [['run', '--set-mss', '1380', '--direction', 'in'], 'mssmangler: --direction in is not allowed; use one of syn, synack, both'],
   [['run', '--set-mss', '1380', '--log-level', 'loud'], 'mssmangler: --log-level loud is not allowed; use one of error, warn, info, debug'],
-  [['run', '--set-mss', '1380', '--metrics-listen', '9465'], 'mssmangler: --metrics-listen: "9465" is not HOST:PORT; write e.g. 127.0.0.1:9465, [::1]:9465 or off'],
+  [
+    ['run', '--set-mss', '1380', '--metrics-listen', '9465'],
+    'mssmangler: --metrics-listen: "9465" is not HOST:PORT; write e.g. 127.0.0.1:9465, [::1]:9465 or off',
+  ],
   [['run', '--set-mss', '1380', '--queue-maxlen', '0'], 'mssmangler: --queue-maxlen 0 is out of range; use 1..1048576'],
   [['run'], 'mssmangler: run needs rules: give --config FILE, or --set-mss N or --clamp-mss-to-pmtu'],
   [['rules', '--set-mss', '1380', '--apply', '--remove'], 'mssmangler: --apply and --remove are exclusive: pick one'],
@@ -92,7 +110,10 @@ const badFlags: readonly [string[], string][] = [
   [['rules', '--set-mss', '1380', '--family', '5'], 'mssmangler: --family 5 is not allowed; use one of 4, 6, both'],
   [['check-config'], 'mssmangler: check-config needs a FILE: mssmangler check-config /etc/mssmangler/config.yaml'],
   [['check-config', good, 'extra'], 'mssmangler: unexpected argument extra; mssmangler check-config --help shows the usage'],
-  [['run', '--set-mss', '65500'], '--set-mss: 65500 is above 65495, the largest IPv6 MSS (the rule matches both families; IPv4 allows 65515 with family: 4); use 48..65495'],
+  [
+    ['run', '--set-mss', '65500'],
+    '--set-mss: 65500 is above 65495, the largest IPv6 MSS (the rule matches both families; IPv4 allows 65515 with family: 4); use 48..65495',
+  ],
 ];
 
 for (const [args, line] of badFlags) {
@@ -170,7 +191,20 @@ test('cli: rules --queue-balance spreads over a range (iptables golden), --queue
 });
 
 test('cli: rules --backend nft with a queue range (golden), fanout as a queue flag', () => {
-  const r = run('rules', '--set-mss', '1380', '--direction', 'synack', '--queue-balance', '0:1', '--queue-cpu-fanout', '--backend', 'nft', '--family', '4');
+  const r = run(
+    'rules',
+    '--set-mss',
+    '1380',
+    '--direction',
+    'synack',
+    '--queue-balance',
+    '0:1',
+    '--queue-cpu-fanout',
+    '--backend',
+    'nft',
+    '--family',
+    '4',
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,
@@ -204,7 +238,8 @@ test('cli: rules for a family no rule selects says so and prints nothing', () =>
 test('cli: rules --remove without CAP_NET_ADMIN is one line naming the fix, exit 3', () => {
   // As root, drop to nobody first; an unprivileged test run (npm run test:unit) already lacks the capability.
   const args = [process.execPath, cli, 'rules', '--remove', '--family', '4'];
-  const dropped = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', ...args] : args;
+  const dropped =
+    process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', ...args] : args;
   const r = spawnSync(dropped[0]!, dropped.slice(1), { encoding: 'utf8' });
   assert.equal(r.status, 3, r.stderr);
   assert.equal(r.stderr.split('\n').length, 2);

@@ -19,11 +19,17 @@ const cases: readonly [Record<string, unknown>, string | null][] = [
   [{ _: ['run'], 'set-mss': 1380, 'log-format': 'xml' }, '--log-format xml is not allowed; use one of json, text'],
   [{ _: ['run'], 'set-mss': 1380, 'metrics-listen': 'off' }, null],
   [{ _: ['run'], 'set-mss': 1380, 'metrics-listen': '[::1]:9465' }, null],
-  [{ _: ['run'], 'set-mss': 1380, 'metrics-listen': 'localhost:99999' }, '--metrics-listen: port 99999 in "localhost:99999" is out of range 1..65535; write e.g. 127.0.0.1:9465, [::1]:9465 or off'],
+  [
+    { _: ['run'], 'set-mss': 1380, 'metrics-listen': 'localhost:99999' },
+    '--metrics-listen: port 99999 in "localhost:99999" is out of range 1..65535; write e.g. 127.0.0.1:9465, [::1]:9465 or off',
+  ],
   [{ _: ['rules'], 'set-mss': 1380, apply: true, remove: true }, '--apply and --remove are exclusive: pick one'],
   [{ _: ['run'], 'allow-increase': true }, 'run needs rules: give --config FILE, or --set-mss N or --clamp-mss-to-pmtu'],
   [{ _: ['run'], 'set-mss': 1380, 'manage-firewall': true }, null],
-  [{ _: ['run'], 'set-mss': 1380, 'manage-firewall': [true, false], manageFirewall: [true, false] }, '--manage-firewall was given 2 times; give it once'],
+  [
+    { _: ['run'], 'set-mss': 1380, 'manage-firewall': [true, false], manageFirewall: [true, false] },
+    '--manage-firewall was given 2 times; give it once',
+  ],
   [{ _: ['check-config'], 'allow-increase': true }, '--allow-increase needs a rule: add --set-mss N or --clamp-mss-to-pmtu'],
 ];
 

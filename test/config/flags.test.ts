@@ -95,13 +95,13 @@ test('flags: a problem caused by a flag names the flag, not a file line', () => 
   assert.equal(result.ok, false);
   if (result.ok) return;
   // Rule a is family 4 (65515 allowed); rule b matches both families, so 65495 is its bound.
-  assert.deepEqual(
-    result.problems.map(formatProblem),
-    ['--set-mss: 65500 is above 65495, the largest IPv6 MSS (the rule matches both families; IPv4 allows 65515 with family: 4); use 48..65495'],
-  );
+  assert.deepEqual(result.problems.map(formatProblem), [
+    '--set-mss: 65500 is above 65495, the largest IPv6 MSS (the rule matches both families; IPv4 allows 65515 with family: 4); use 48..65495',
+  ]);
   const level = buildConfig(null, { setMss: 1380, logLevel: 'loud' });
   assert.equal(level.ok, false);
-  if (!level.ok) assert.match(formatProblem(level.problems[0]!), /^--log-level: "loud" is not allowed; use one of error, warn, info, debug$/);
+  if (!level.ok)
+    assert.match(formatProblem(level.problems[0]!), /^--log-level: "loud" is not allowed; use one of error, warn, info, debug$/);
 });
 
 test('flags: no file and no rule flags is one problem that says what to give', () => {
@@ -112,7 +112,7 @@ test('flags: no file and no rule flags is one problem that says what to give', (
   assert.match(formatProblem(result.problems[0]!), /give --set-mss N or --clamp-mss-to-pmtu, or --config FILE/);
 });
 
-test('flags: --manage-firewall sets firewall.manage and keeps the file\'s checkInterval; --no-manage-firewall turns it off', () => {
+test("flags: --manage-firewall sets firewall.manage and keeps the file's checkInterval; --no-manage-firewall turns it off", () => {
   const withFirewall = { name: 'f.yaml', text: `firewall: { manage: false, checkInterval: 2 }\n${file.text}` };
   assert.deepEqual(build(withFirewall, { manageFirewall: true }).firewall, { manage: true, checkIntervalMs: 2000 });
   assert.deepEqual(build(file, { manageFirewall: true }).firewall, { manage: true, checkIntervalMs: 5000 });

@@ -35,7 +35,10 @@ test('load: a missing file is one problem naming the file and the fix', async ()
     const file = join(dir, 'missing.yaml');
     const result = await loadConfig({ file, flags: {} });
     assert.equal(result.ok, false);
-    if (!result.ok) assert.deepEqual(result.problems.map(formatProblem), [`${file}: does not exist; check the path, or create it (see README "## Configuration")`]);
+    if (!result.ok)
+      assert.deepEqual(result.problems.map(formatProblem), [
+        `${file}: does not exist; check the path, or create it (see README "## Configuration")`,
+      ]);
   });
 });
 

@@ -25,6 +25,7 @@ interface Bad {
 }
 
 // One case per invalid field: the path, the line and a message that says how to fix it.
+// prettier-ignore
 const bad: readonly Bad[] = [
   { what: 'queue above 65535', yaml: 'queue: 70000\n' + rule('    mss: 1380\n'), path: 'queue', line: 1, fix: /use 0\.\.65535/ },
   { what: 'queue not a number', yaml: 'queue: zero\n' + rule('    mss: 1380\n'), path: 'queue', line: 1, fix: /integer 0\.\.65535/ },
@@ -238,7 +239,10 @@ test('config: every field parses to the expected values', () => {
     ['fd00:0:0:1::/64', '2001:db8::1/128'],
   );
   assert.deepEqual(a.match.source[1]!.bytes, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-  assert.deepEqual(a.match.destination.map((p) => [p.text, p.length]), [['fd00::/8', 8]]);
+  assert.deepEqual(
+    a.match.destination.map((p) => [p.text, p.length]),
+    [['fd00::/8', 8]],
+  );
   assert.deepEqual(a.match.sourcePort, [
     { from: 443, to: 443 },
     { from: 1000, to: 2000 },
@@ -275,7 +279,10 @@ test('config: prefixes of one family narrow the MSS bound of a family-both rule'
 
 test('config: an alias bomb is one problem, not a hang or a crash', () => {
   let text = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-  for (let i = 1; i < 9; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i < 9; i++)
+    text += `a${i}: &a${i} [${Array(10)
+      .fill(`*a${i - 1}`)
+      .join(', ')}]\n`;
   const result = parseConfig(text, 'bomb.yaml');
   assert.equal(result.ok, false);
   if (!result.ok) assert.match(formatProblem(result.problems[0]!), /^bomb\.yaml: cannot be expanded: .*; use fewer YAML aliases$/);
@@ -303,10 +310,22 @@ test('config: firewall problems name the line and the fix', () => {
     return r.ok ? [] : r.problems.map(formatProblem);
   };
   const fix = 'write seconds (e.g. 5 or 0.5) or "5s", "500ms", "1m", from 100 ms to 3600 s';
-  assert.deepEqual(problems(`firewall: { checkInterval: "5 sec" }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: "5 sec" is not a duration; ${fix}`]);
-  assert.deepEqual(problems(`firewall: { checkInterval: 0.01 }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: 0.01 is out of range; ${fix}`]);
-  assert.deepEqual(problems(`firewall: { checkInterval: 2h }\n${rule}`), [`fw.yaml:1: firewall.checkInterval: "2h" is not a duration; ${fix}`]);
-  assert.deepEqual(problems(`firewall: { manage: yes please }\n${rule}`), ['fw.yaml:1: firewall.manage: "yes please" is not a boolean; use true or false']);
-  assert.deepEqual(problems(`firewall: { manag: true }\n${rule}`), ['fw.yaml:1: firewall.manag: unknown key "manag"; did you mean "manage"?']);
-  assert.deepEqual(problems(`firewall: true\n${rule}`), ['fw.yaml:1: firewall: is true; write a mapping, e.g. { manage: true, checkInterval: "5s" }']);
+  assert.deepEqual(problems(`firewall: { checkInterval: "5 sec" }\n${rule}`), [
+    `fw.yaml:1: firewall.checkInterval: "5 sec" is not a duration; ${fix}`,
+  ]);
+  assert.deepEqual(problems(`firewall: { checkInterval: 0.01 }\n${rule}`), [
+    `fw.yaml:1: firewall.checkInterval: 0.01 is out of range; ${fix}`,
+  ]);
+  assert.deepEqual(problems(`firewall: { checkInterval: 2h }\n${rule}`), [
+    `fw.yaml:1: firewall.checkInterval: "2h" is not a duration; ${fix}`,
+  ]);
+  assert.deepEqual(problems(`firewall: { manage: yes please }\n${rule}`), [
+    'fw.yaml:1: firewall.manage: "yes please" is not a boolean; use true or false',
+  ]);
+  assert.deepEqual(problems(`firewall: { manag: true }\n${rule}`), [
+    'fw.yaml:1: firewall.manag: unknown key "manag"; did you mean "manage"?',
+  ]);
+  assert.deepEqual(problems(`firewall: true\n${rule}`), [
+    'fw.yaml:1: firewall: is true; write a mapping, e.g. { manage: true, checkInterval: "5s" }',
+  ]);
 });

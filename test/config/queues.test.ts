@@ -45,7 +45,13 @@ test('queues: mistakes name the fix', () => {
   assert.match(problem('queues: "0-70000"'), /queue numbers go up to 65535/);
   assert.match(problem('queues: "0-999"'), /1000 queues; at most 256/);
   assert.match(problem('queue: 1\nqueues: "2-3"'), /already names the first queue; remove queue/);
-  assert.equal(checkArgv({ _: ['run'], 'set-mss': 1400, 'queue-balance': '3:1' }), '--queue-balance: "3:1" ends before it starts; write the lower queue first, e.g. 1:3');
-  assert.match(checkArgv({ _: ['run'], 'set-mss': 1400, 'queue-balance': '1:3', queue: 2 }) ?? '', /--queue and --queue-balance are exclusive/);
+  assert.equal(
+    checkArgv({ _: ['run'], 'set-mss': 1400, 'queue-balance': '3:1' }),
+    '--queue-balance: "3:1" ends before it starts; write the lower queue first, e.g. 1:3',
+  );
+  assert.match(
+    checkArgv({ _: ['run'], 'set-mss': 1400, 'queue-balance': '1:3', queue: 2 }) ?? '',
+    /--queue and --queue-balance are exclusive/,
+  );
   assert.equal(checkArgv({ _: ['run'], 'set-mss': 1400, 'queue-balance': '1:3' }), null);
 });

@@ -24,33 +24,43 @@ async function setUp(t: TestContext, tag: string, ruleArgs: string[]): Promise<{
   return { lab, peers: await Peers.start(lab) };
 }
 
-test('allowIncrease raises the SYN/ACK MSS 1220 -> 1440; the router sends Packet Too Big and 200 KB still arrive', { timeout: 30_000 }, async (t) => {
-  const { lab, peers } = await setUp(t, 'incr', ['--set-mss', '1440', '--allow-increase', '--direction', 'synack']);
-  const capture = await captureBothEnds(lab, 'tcp or icmp6');
-  const result = await peers.transfer(6, TRANSFER_BYTES);
-  const { client, server } = await capture.stop();
+test(
+  'allowIncrease raises the SYN/ACK MSS 1220 -> 1440; the router sends Packet Too Big and 200 KB still arrive',
+  { timeout: 30_000 },
+  async (t) => {
+    const { lab, peers } = await setUp(t, 'incr', ['--set-mss', '1440', '--allow-increase', '--direction', 'synack']);
+    const capture = await captureBothEnds(lab, 'tcp or icmp6');
+    const result = await peers.transfer(6, TRANSFER_BYTES);
+    const { client, server } = await capture.stop();
 
-  const port = flowKey(result);
-  assert.equal(server.synAck.get(port), 1220, 'the server (link MTU 1280) offers 1220');
-  assert.equal(client.synAck.get(port), 1440, 'the client receives the raised 1440');
-  assert.equal(client.syn.get(port), 1440, 'the SYN is not selected (direction synack): it keeps the client\'s 1440');
-  assert.equal(server.syn.get(port), 1440);
+    const port = flowKey(result);
+    assert.equal(server.synAck.get(port), 1220, 'the server (link MTU 1280) offers 1220');
+    assert.equal(client.synAck.get(port), 1440, 'the client receives the raised 1440');
+    assert.equal(client.syn.get(port), 1440, "the SYN is not selected (direction synack): it keeps the client's 1440");
+    assert.equal(server.syn.get(port), 1440);
 
-  const ptb = packetTooBig(client.packets);
-  assert.ok(ptb.length >= 1, 'the router answered the too-large segments with ICMPv6 Packet Too Big');
-  assert.ok(ptb.every((p) => p.mtu === 1280), `PTB announces MTU 1280: ${JSON.stringify(ptb)}`);
-  // The client sent full 1440-byte segments (1500-byte packets) before it learned the path MTU.
-  const clientSentBig = client.packets.some((p) => p.ip[0]! >> 4 === 6 && p.ip.length === 1500);
-  assert.ok(clientSentBig, 'the client sent 1500-byte packets');
-  assert.ok(server.packets.every((p) => p.ip.length <= 1280), 'nothing larger than 1280 reached the server');
-  assert.equal(result.received, TRANSFER_BYTES, 'the server counted every byte');
-  t.diagnostic(`PTB messages: ${ptb.length}, transfer ${result.received} bytes in ${result.ms} ms`);
+    const ptb = packetTooBig(client.packets);
+    assert.ok(ptb.length >= 1, 'the router answered the too-large segments with ICMPv6 Packet Too Big');
+    assert.ok(
+      ptb.every((p) => p.mtu === 1280),
+      `PTB announces MTU 1280: ${JSON.stringify(ptb)}`,
+    );
+    // The client sent full 1440-byte segments (1500-byte packets) before it learned the path MTU.
+    const clientSentBig = client.packets.some((p) => p.ip[0]! >> 4 === 6 && p.ip.length === 1500);
+    assert.ok(clientSentBig, 'the client sent 1500-byte packets');
+    assert.ok(
+      server.packets.every((p) => p.ip.length <= 1280),
+      'nothing larger than 1280 reached the server',
+    );
+    assert.equal(result.received, TRANSFER_BYTES, 'the server counted every byte');
+    t.diagnostic(`PTB messages: ${ptb.length}, transfer ${result.received} bytes in ${result.ms} ms`);
 
-  const text = await scrape(lab);
-  assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 1);
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_sum', { rule: 'cli' }), 1220);
-  assert.equal(sample(text, 'mssmangler_mss_after_bytes_sum', { rule: 'cli' }), 1440);
-});
+    const text = await scrape(lab);
+    assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 1);
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_sum', { rule: 'cli' }), 1220);
+    assert.equal(sample(text, 'mssmangler_mss_after_bytes_sum', { rule: 'cli' }), 1440);
+  },
+);
 
 test('without allowIncrease the SYN/ACK keeps 1220 and counts as already-at-or-below', { timeout: 30_000 }, async (t) => {
   const { lab, peers } = await setUp(t, 'noincr', ['--set-mss', '1440', '--direction', 'synack']);

@@ -99,7 +99,10 @@ export function handshakes(packets: CapturedPacket[]): Handshakes {
 }
 
 /** Captures what the server receives and what the client receives (everything on each end's eth0, both directions). */
-export async function captureBothEnds(lab: Lab, filter = 'tcp or icmp or icmp6'): Promise<{ stop(): Promise<{ client: Handshakes; server: Handshakes }> }> {
+export async function captureBothEnds(
+  lab: Lab,
+  filter = 'tcp or icmp or icmp6',
+): Promise<{ stop(): Promise<{ client: Handshakes; server: Handshakes }> }> {
   const client: Capture = await startCapture(lab, 'client', LabInterface.client, { filter });
   const server: Capture = await startCapture(lab, 'server', LabInterface.server, { filter });
   return {
@@ -113,7 +116,5 @@ export async function captureBothEnds(lab: Lab, filter = 'tcp or icmp or icmp6')
 /** ICMPv6 Packet Too Big (type 2) messages among captured packets (no extension headers before ICMPv6). */
 export function packetTooBig(packets: CapturedPacket[]): Array<{ mtu: number }> {
   const ICMPV6 = 58;
-  return packets
-    .filter((p) => p.ip[0]! >> 4 === 6 && p.ip[6] === ICMPV6 && p.ip[40] === 2)
-    .map((p) => ({ mtu: p.ip.readUInt32BE(44) }));
+  return packets.filter((p) => p.ip[0]! >> 4 === 6 && p.ip[6] === ICMPV6 && p.ip[40] === 2).map((p) => ({ mtu: p.ip.readUInt32BE(44) }));
 }

@@ -63,7 +63,13 @@ function setUp() {
   const pmtu = new UnknownPathMtu();
   const log = new LineCapture();
   const logger = createLogger({ level: 'debug', format: 'json', stream: log });
-  const handler = new PacketHandler(compileRules(config), counters, pmtu, { ipv4: config.pmtu.floorIpv4, ipv6: config.pmtu.floorIpv6 }, logger);
+  const handler = new PacketHandler(
+    compileRules(config),
+    counters,
+    pmtu,
+    { ipv4: config.pmtu.floorIpv4, ipv6: config.pmtu.floorIpv6 },
+    logger,
+  );
   const bytes = new Uint8Array(1 << 16);
   const table = new Uint32Array(STRIDE * 16);
 

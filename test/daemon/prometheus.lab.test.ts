@@ -33,7 +33,8 @@ test('Prometheus in the router scrapes the daemon; its API returns the modified 
   }
   const expected = String(2 * 2 * connections); // a SYN and a SYN/ACK per connection, both families
 
-  const script = `fetch(${JSON.stringify(queryUrl(PROMETHEUS_LISTEN, 'mssmangler_packets_total{rule="cli",outcome="modified"}'))})` +
+  const script =
+    `fetch(${JSON.stringify(queryUrl(PROMETHEUS_LISTEN, 'mssmangler_packets_total{rule="cli",outcome="modified"}'))})` +
     '.then((r) => r.text()).then((t) => process.stdout.write(t)).catch(() => process.stdout.write("{}"))';
   const deadline = Date.now() + 25_000;
   let found: VectorResult[] = [];

@@ -87,12 +87,21 @@ test('SIGHUP with a good then a bad config under a stream of connections', { tim
   for (const r of results) {
     const mss = server.syn.get(flowKey(r));
     assert.ok(mss !== undefined, `the server capture has the SYN of ${flowKey(r)}`);
-    assert.ok(expected(r).includes(mss), `connection ${r.id} (${r.phase}, done ${r.doneAt - hupAt} ms after SIGHUP) reached the server with MSS ${mss}`);
+    assert.ok(
+      expected(r).includes(mss),
+      `connection ${r.id} (${r.phase}, done ${r.doneAt - hupAt} ms after SIGHUP) reached the server with MSS ${mss}`,
+    );
     counts[`${r.phase} ${mss}`] = (counts[`${r.phase} ${mss}`] ?? 0) + 1;
   }
-  assert.ok(results.some((r) => r.phase === 'before' && r.doneAt < hupAt), 'connections finished before the first SIGHUP');
+  assert.ok(
+    results.some((r) => r.phase === 'before' && r.doneAt < hupAt),
+    'connections finished before the first SIGHUP',
+  );
   for (const phase of ['good', 'bad'] as const) {
-    assert.ok(results.some((r) => r.phase === phase), `connections were made in phase ${phase}`);
+    assert.ok(
+      results.some((r) => r.phase === phase),
+      `connections were made in phase ${phase}`,
+    );
   }
   assert.match(JSON.stringify(rejected), /70000/, 'the rejection names the bad value');
   t.diagnostic(`${results.length} connections, reload took ${reloadMs} ms; phase/MSS counts ${JSON.stringify(counts)}`);
@@ -101,10 +110,17 @@ test('SIGHUP with a good then a bad config under a stream of connections', { tim
   assert.equal(sample(text, 'mssmangler_config_reloads_total', { result: 'success' }), 1);
   assert.equal(sample(text, 'mssmangler_config_reloads_total', { result: 'failure' }), 1);
   assert.equal(sample(text, 'mssmangler_config_last_reload_successful'), 0);
-  assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'vpn', outcome: 'modified' }), 2 * results.length, 'every SYN and SYN/ACK rewritten, counted across the reload');
+  assert.equal(
+    sample(text, 'mssmangler_packets_total', { rule: 'vpn', outcome: 'modified' }),
+    2 * results.length,
+    'every SYN and SYN/ACK rewritten, counted across the reload',
+  );
 
   // SIGTERM: a graceful stop, exit code 0.
   const finished = await daemon.process.stop('SIGTERM');
   assert.deepEqual({ code: finished.code, signal: finished.signal }, { code: 0, signal: null }, finished.stderr);
-  assert.ok(daemon.logLines().some((l) => l['msg'] === 'stopped'), 'the daemon logged "stopped"');
+  assert.ok(
+    daemon.logLines().some((l) => l['msg'] === 'stopped'),
+    'the daemon logged "stopped"',
+  );
 });

@@ -3,6 +3,7 @@
 // which order. No root, no namespaces: the native boundary is the fake in test/support/fake-queue.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sample } from '../support/exposition.js';
 import { setImmediate as turn } from 'node:timers/promises';
 import { buildConfig } from '../../src/config/parse.js';
 import type { Config } from '../../src/config/config.js';
@@ -43,7 +44,9 @@ class RecordingNotifier implements Notifier {
 
 /** A SYN from a distinct client, MSS 1460. */
 function syn(i: number): FakePacket {
-  return { bytes: craftIpv4Tcp({ src: [10, 0, (i >> 8) & 255, i & 255], srcPort: 40000 + i, dstPort: 443, options: linuxSynOptions(1460) }) };
+  return {
+    bytes: craftIpv4Tcp({ src: [10, 0, (i >> 8) & 255, i & 255], srcPort: 40000 + i, dstPort: 443, options: linuxSynOptions(1460) }),
+  };
 }
 
 function mssOf(bytes: Uint8Array): number {
@@ -72,20 +75,11 @@ async function setUp(flags: ConfigFlags, next?: () => ConfigResult<Config>) {
     defaultMetrics: false,
     queueProcPath: '/nonexistent',
     source: { file: null, flags: {} },
-    loadConfig: async () => next?.() ?? { ok: false, problems: [{ file: null, line: null, column: null, path: '', message: 'no next config' }] },
+    loadConfig: async () =>
+      next?.() ?? { ok: false, problems: [{ file: null, line: null, column: null, path: '', message: 'no next config' }] },
   });
   const messages = (): string[] => out.json().map((l) => String(l['message'] ?? l['msg']));
   return { supervisor, workers, notifier, clock, out, messages };
-}
-
-function sample(text: string, name: string, labels: Record<string, string | number>): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = new Map([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === String(v))) return Number(m[3]);
-  }
-  return undefined;
 }
 
 test('supervisor: starts one worker per queue, then says READY=1 and logs started', async () => {
@@ -104,19 +98,24 @@ test('supervisor: every queue rewrites, and /metrics sums two workers (queue-lev
   await supervisor.start();
   const a = workers.queue(0).deliver([syn(1), syn(2), syn(3)]);
   const b = workers.queue(1).deliver([syn(4), syn(5)]);
-  assert.deepEqual([...a, ...b].map((v) => mssOf(v.bytes)), [1380, 1380, 1380, 1380, 1380]);
+  assert.deepEqual(
+    [...a, ...b].map((v) => mssOf(v.bytes)),
+    [1380, 1380, 1380, 1380, 1380],
+  );
   const text = await supervisor.metrics.exposition();
   assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 5);
   assert.equal(sample(text, 'mssmangler_batch_packets_count', {}), 2);
   assert.equal(sample(text, 'mssmangler_queue_received_packets_total', { queue: 0 }), 3);
   assert.equal(sample(text, 'mssmangler_queue_received_packets_total', { queue: 1 }), 2);
-  assert.equal(sample(text, 'mssmangler_worker_restarts_total', { queue: 1 }), 0);
+  assert.match(text, /^mssmangler_worker_restarts_total\{queue="1"\} 0$/m, 'a restart counter per queue from the start');
   await supervisor.stop();
 });
 
 test('supervisor: a good reload switches every worker before READY=1 and reloaded', async () => {
   let mss = 1380;
-  const { supervisor, workers, notifier, messages } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () => buildConfig(null, { setMss: mss, metricsListen: 'off', queueBalance: '0:1' }));
+  const { supervisor, workers, notifier, messages } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () =>
+    buildConfig(null, { setMss: mss, metricsListen: 'off', queueBalance: '0:1' }),
+  );
   await supervisor.start();
   mss = 1200;
   await supervisor.reload();
@@ -130,7 +129,9 @@ test('supervisor: a good reload switches every worker before READY=1 and reloade
 });
 
 test('supervisor: a bad reload changes nothing anywhere and still answers READY=1', async () => {
-  const { supervisor, workers, notifier, messages } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () => buildConfig({ text: 'rules: 7\n', name: 'bad.yaml' }, {}));
+  const { supervisor, workers, notifier, messages } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () =>
+    buildConfig({ text: 'rules: 7\n', name: 'bad.yaml' }, {}),
+  );
   await supervisor.start();
   await supervisor.reload();
   assert.deepEqual(notifier.sent, ['READY=1', 'RELOADING=1', 'READY=1']);
@@ -175,7 +176,11 @@ test('supervisor: a worker that dies is logged, counted and restarted; health is
   const text = await supervisor.metrics.exposition();
   assert.equal(sample(text, 'mssmangler_worker_restarts_total', { queue: 1 }), 1);
   assert.equal(sample(text, 'mssmangler_worker_restarts_total', { queue: 0 }), 0);
-  assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 3, 'the shared counters survive the restart');
+  assert.equal(
+    sample(text, 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }),
+    3,
+    'the shared counters survive the restart',
+  );
   await supervisor.stop();
 });
 

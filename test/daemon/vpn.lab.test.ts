@@ -18,7 +18,10 @@ async function setUp(t: TestContext, tag: string, ruleArgs: string[], runArgs: s
 }
 
 /** One IPv4 and one IPv6 connection, captured at both ends; returns the MSS each end saw per family. */
-async function connectBoth(lab: Lab, peers: Peers): Promise<Record<4 | 6, { clientSent: number; serverSaw: number; serverSent: number; clientSaw: number }>> {
+async function connectBoth(
+  lab: Lab,
+  peers: Peers,
+): Promise<Record<4 | 6, { clientSent: number; serverSaw: number; serverSent: number; clientSaw: number }>> {
   const capture = await captureBothEnds(lab, 'tcp');
   const c4 = await peers.transfer(4);
   const c6 = await peers.transfer(6);
@@ -38,26 +41,30 @@ function mss(h: Handshakes, kind: 'syn' | 'synAck', key: string): number {
   return value;
 }
 
-test('set 1380: the client sends 1460/1440, the server receives 1380 both ways; counters and histograms say so', { timeout: 30_000 }, async (t) => {
-  const { lab, peers } = await setUp(t, 'vpnset', ['--set-mss', '1380']);
-  const seen = await connectBoth(lab, peers);
-  t.diagnostic(`MSS seen: ${JSON.stringify(seen)}`);
-  assert.deepEqual(seen[4], { clientSent: 1460, serverSaw: 1380, serverSent: 1460, clientSaw: 1380 });
-  assert.deepEqual(seen[6], { clientSent: 1440, serverSaw: 1380, serverSent: 1440, clientSaw: 1380 });
+test(
+  'set 1380: the client sends 1460/1440, the server receives 1380 both ways; counters and histograms say so',
+  { timeout: 30_000 },
+  async (t) => {
+    const { lab, peers } = await setUp(t, 'vpnset', ['--set-mss', '1380']);
+    const seen = await connectBoth(lab, peers);
+    t.diagnostic(`MSS seen: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen[4], { clientSent: 1460, serverSaw: 1380, serverSent: 1460, clientSaw: 1380 });
+    assert.deepEqual(seen[6], { clientSent: 1440, serverSaw: 1380, serverSent: 1440, clientSaw: 1380 });
 
-  const text = await scrape(lab);
-  const rule = { rule: 'cli', action: 'set' };
-  assert.equal(sample(text, 'mssmangler_packets_total', { ...rule, outcome: 'modified' }), 4, 'two SYNs and two SYN/ACKs rewritten');
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_count', rule), 4);
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_sum', rule), 1460 + 1460 + 1440 + 1440);
-  // Buckets are cumulative: 1440 and 1460 are both above 1380 and at or below 1460.
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1380' }), 0);
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1440' }), 2);
-  assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1460' }), 4);
-  assert.equal(sample(text, 'mssmangler_mss_after_bytes_sum', rule), 4 * 1380);
-  assert.equal(sample(text, 'mssmangler_mss_after_bytes_bucket', { ...rule, le: '1360' }), 0);
-  assert.equal(sample(text, 'mssmangler_mss_after_bytes_bucket', { ...rule, le: '1380' }), 4);
-});
+    const text = await scrape(lab);
+    const rule = { rule: 'cli', action: 'set' };
+    assert.equal(sample(text, 'mssmangler_packets_total', { ...rule, outcome: 'modified' }), 4, 'two SYNs and two SYN/ACKs rewritten');
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_count', rule), 4);
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_sum', rule), 1460 + 1460 + 1440 + 1440);
+    // Buckets are cumulative: 1440 and 1460 are both above 1380 and at or below 1460.
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1380' }), 0);
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1440' }), 2);
+    assert.equal(sample(text, 'mssmangler_mss_before_bytes_bucket', { ...rule, le: '1460' }), 4);
+    assert.equal(sample(text, 'mssmangler_mss_after_bytes_sum', rule), 4 * 1380);
+    assert.equal(sample(text, 'mssmangler_mss_after_bytes_bucket', { ...rule, le: '1360' }), 0);
+    assert.equal(sample(text, 'mssmangler_mss_after_bytes_bucket', { ...rule, le: '1380' }), 4);
+  },
+);
 
 test('clamp-to-pmtu follows the route MTU (1400, then 1300) without a restart', { timeout: 30_000 }, async (t) => {
   const { lab, peers } = await setUp(t, 'vpnpmtu', ['--clamp-mss-to-pmtu']);
@@ -65,7 +72,20 @@ test('clamp-to-pmtu follows the route MTU (1400, then 1300) without a restart', 
     await run('ip', ['-n', lab.router, 'route', 'replace', '203.0.113.0/24', 'dev', LabInterface.routerToServer, 'mtu', String(mtu)]);
     // Metric 256 replaces the connected route itself (an IPv6 route added without a metric gets 1024
     // and loses to the connected one).
-    await run('ip', ['-n', lab.router, '-6', 'route', 'replace', 'fd00:5::/64', 'dev', LabInterface.routerToServer, 'metric', '256', 'mtu', String(mtu)]);
+    await run('ip', [
+      '-n',
+      lab.router,
+      '-6',
+      'route',
+      'replace',
+      'fd00:5::/64',
+      'dev',
+      LabInterface.routerToServer,
+      'metric',
+      '256',
+      'mtu',
+      String(mtu),
+    ]);
   };
 
   // Link MTUs are 1500 everywhere: clamping to 1460/1440 changes nothing.

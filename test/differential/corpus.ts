@@ -43,14 +43,7 @@ export type Family = 4 | 6;
  *   we never touch fragments.
  */
 export type Divergence =
-  | 'odd-offset'
-  | 'duplicate'
-  | 'after-eol'
-  | 'malformed-option'
-  | 'kernel-drops'
-  | 'syn-fin'
-  | 'fragment'
-  | 'under-ah';
+  'odd-offset' | 'duplicate' | 'after-eol' | 'malformed-option' | 'kernel-drops' | 'syn-fin' | 'fragment' | 'under-ah';
 
 export interface BuildContext {
   family: Family;
@@ -113,6 +106,7 @@ const ts = (): number[] => timestampOption(0x0a0b0c0d, 0);
 const payload = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff);
 
 /** Cases built for both families. Option offsets below are from the start of the TCP header. */
+// prettier-ignore
 const both: Template[] = [
   { name: 'mss first, linux syn options, above target', build: (c) => segment(c, { options: linuxSynOptions(ABOVE) }) },
   { name: 'syn/ack, mss first, above target', build: (c) => segment(c, { flags: SYN_ACK, options: [...mssOption(ABOVE), NOP, NOP, ...sackPermittedOption(), NOP, ...windowScaleOption(7)] }) },
@@ -183,6 +177,7 @@ function seqForZeroChecksum(ctx: BuildContext, options: number[]): number {
 /** Router-friendly IPv4 options: the router fills Record Route on the way (ip_forward_options). */
 const recordRoute = (slots: number): number[] => [7, 3 + 4 * slots, 4, ...new Array<number>(4 * slots).fill(0)];
 
+// prettier-ignore
 const ipv4Only: Template[] = [
   { name: 'ip options: 4 nops (ihl 6), linux syn options', build: (c) => segment(c, { ipOptions: [NOP, NOP, NOP, NOP], options: linuxSynOptions(ABOVE) }) },
   { name: 'ip options: 40 nops (ihl 15), mss', build: (c) => segment(c, { ipOptions: new Array<number>(40).fill(NOP), options: [...mssOption(ABOVE), NOP, NOP, ...sackPermittedOption()] }) },
@@ -196,6 +191,7 @@ const padN = (n: number): number[] => [1, n - 2, ...new Array<number>(n - 2).fil
 /** Option type 0x1e: for experiments (RFC 4727), action bits 00 = skip when unknown (RFC 8200 4.2). */
 const unknownSkippableOption = (): number[] => [0x1e, 4, 0xde, 0xad, 0xbe, 0xef];
 
+// prettier-ignore
 const ipv6Only: Template[] = [
   { name: 'hop-by-hop with padn, mss', build: (c) => segment(c, { extensionHeaders: [hopByHop(padN(6))], options: linuxSynOptions(ABOVE) }) },
   // Linux drops more than 7 bytes of padding in a row (ip6_parse_tlv), so an option sits between.

@@ -218,7 +218,7 @@ function check(o: Observation): string {
       // update of the unswapped value, which is wrong at an odd offset.
       const kernelWithOurChecksum = sent.slice();
       kernelWithOurChecksum.set(ours.subarray(view.l4 + 16, view.l4 + 18), view.l4 + 16);
-      assertSameBytes(ours, kernelWithOurChecksum, 'apart from the TCP checksum, our bytes equal the kernel\'s');
+      assertSameBytes(ours, kernelWithOurChecksum, "apart from the TCP checksum, our bytes equal the kernel's");
       const kernelArithmetic = checksumReplace16(tcpChecksumField(forwarded, view), mssAt(forwarded, mss), target);
       assert.equal(
         tcpChecksumOk(sent, view),
@@ -316,7 +316,18 @@ async function setRules(lab: Lab, run: Run, used: Set<Backend>): Promise<void> {
   for (const family of [4, 6] as const) {
     const tool = TOOLS[run.backend][family];
     await lab.exec('router', tool, [
-      '-t', 'mangle', '-A', 'FORWARD', '-p', 'tcp', '--tcp-flags', 'SYN,RST', 'SYN', '-j', 'TCPMSS', ...run.targetArgs(family),
+      '-t',
+      'mangle',
+      '-A',
+      'FORWARD',
+      '-p',
+      'tcp',
+      '--tcp-flags',
+      'SYN,RST',
+      'SYN',
+      '-j',
+      'TCPMSS',
+      ...run.targetArgs(family),
     ]);
   }
   for (const route of run.routes) await lab.exec('router', 'ip', route);
@@ -360,7 +371,9 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
     // Let the last packets cross the router before the rules change under them.
     await new Promise((r) => setTimeout(r, 300));
   }
-  const [received, sent] = await Promise.all([arriving.stop(), leaving.stop()]).then(([a, b]) => [index(a), index(b)]);
+  const [arrived, left] = await Promise.all([arriving.stop(), leaving.stop()]);
+  const received = index(arrived);
+  const sent = index(left);
 
   const summary: string[] = [];
   const tally = { same: 0, diverging: 0, modifiedOrInserted: 0 };
@@ -377,7 +390,8 @@ test('differential: the kernel TCPMSS target and our core, on a corpus of crafte
           const line = check({ testCase, received: input, sent: sent.get(k), prediction, target, backend: run.backend });
           summary.push(`${run.name} | ${testCase.name}: ${line}`);
           // Divergences carry their bytes in the report: docs/semantics.md quotes them.
-          if (testCase.divergence) summary.push(`  received ${toHex(input)}`, `  kernel   ${toHex(sent.get(k))}`, `  ours     ${toHex(prediction.bytes)}`);
+          if (testCase.divergence)
+            summary.push(`  received ${toHex(input)}`, `  kernel   ${toHex(sent.get(k))}`, `  ours     ${toHex(prediction.bytes)}`);
           if (testCase.divergence) tally.diverging++;
           else tally.same++;
           if (!testCase.divergence && isChange(prediction.outcome)) tally.modifiedOrInserted++;

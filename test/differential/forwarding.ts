@@ -32,7 +32,7 @@ const RR_MIN_POINTER = 4;
 export function fillRecordRoute(bytes: Uint8Array, outgoingAddress: readonly number[]): boolean {
   const headerLength = (bytes[0]! & 0x0f) * 4;
   let changed = false;
-  for (let i = 20; i < headerLength; ) {
+  for (let i = 20; i < headerLength;) {
     const kind = bytes[i]!;
     if (kind === IPOPT_END) break;
     if (kind === IPOPT_NOOP) {

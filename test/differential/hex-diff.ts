@@ -13,7 +13,9 @@ export function hexDiff(expected: Uint8Array, actual: Uint8Array, labels: [strin
     }
     return cells.join('');
   };
-  const lines = [`${labels[0]}: ${expected.length} bytes, ${labels[1]}: ${actual.length} bytes; differing offsets: ${differing.join(', ') || 'none'}`];
+  const lines = [
+    `${labels[0]}: ${expected.length} bytes, ${labels[1]}: ${actual.length} bytes; differing offsets: ${differing.join(', ') || 'none'}`,
+  ];
   const width = Math.max(labels[0].length, labels[1].length);
   for (let from = 0; from < length; from += 16) {
     const rowDiffers = differing.some((i) => i >= from && i < from + 16);

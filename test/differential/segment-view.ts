@@ -99,7 +99,7 @@ export function kernelWalkMssOffsets(bytes: Uint8Array, v: SegmentView): number[
   const found: number[] = [];
   const header = bytes.subarray(v.l4, v.ipEnd);
   const limit = Math.min(v.tcpHeaderLength, header.length);
-  for (let i = 20; i <= limit - 4; ) {
+  for (let i = 20; i <= limit - 4;) {
     if (header[i] === 2 && header[i + 1] === 4) found.push(v.l4 + i);
     i += header[i]! <= 1 || header[i + 1] === 0 ? 1 : header[i + 1]!;
   }

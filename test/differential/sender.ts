@@ -22,7 +22,13 @@ print('sent', count)
 `;
 
 /** Sends every packet (IPv4 or IPv6, from the IP header on) out of `iface` to `destinationMac`. */
-export async function sendPackets(lab: Lab, host: Host, iface: string, destinationMac: string, packets: readonly Uint8Array[]): Promise<void> {
+export async function sendPackets(
+  lab: Lab,
+  host: Host,
+  iface: string,
+  destinationMac: string,
+  packets: readonly Uint8Array[],
+): Promise<void> {
   const input = packets.map((p) => Buffer.from(p).toString('hex')).join('\n') + '\n';
   const { stdout } = await lab.exec(host, 'python3', ['-c', SENDER, iface, destinationMac], input);
   if (stdout.trim() !== `sent ${packets.length}`) throw new Error(`sender: ${stdout.trim()}`);

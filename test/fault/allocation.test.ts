@@ -50,14 +50,20 @@ test('handler with fault rules and selection: no garbage collection over a milli
   for (let i = 0; i < 32; i++) {
     const kind = i % 3;
     packets.push(
-      kind === 0 ? craftIpv6Tcp({ flags: SYN_ACK, srcPort: 8080, dstPort: 30000 + i, options: linuxSynOptions(1440) })
-      : kind === 1 ? craftIpv6Tcp({ srcPort: 30000 + i, dstPort: 8080, options: linuxSynOptions(1440) })
-      : craftIpv4Tcp({ srcPort: 30000 + i, dstPort: 443, options: linuxSynOptions(1460) }),
+      kind === 0
+        ? craftIpv6Tcp({ flags: SYN_ACK, srcPort: 8080, dstPort: 30000 + i, options: linuxSynOptions(1440) })
+        : kind === 1
+          ? craftIpv6Tcp({ srcPort: 30000 + i, dstPort: 8080, options: linuxSynOptions(1440) })
+          : craftIpv4Tcp({ srcPort: 30000 + i, dstPort: 443, options: linuxSynOptions(1460) }),
     );
   }
   const bytes = new Uint8Array(1 << 16);
   const table = new Uint32Array(STRIDE * packets.length);
-  const count = layBatch(bytes, table, packets.map((p) => ({ bytes: p })));
+  const count = layBatch(
+    bytes,
+    table,
+    packets.map((p) => ({ bytes: p })),
+  );
   const batch = { bytes, table, count };
   // The handler rewrites in place: restore the laid-out bytes (a copy, made once) before every batch.
   const pristine = bytes.slice();
@@ -69,18 +75,22 @@ test('handler with fault rules and selection: no garbage collection over a milli
     }
   };
   // Optimising compilation runs on a background thread; on a loaded box the optimised code may land
-  // late, and the interpreter boxes numbers. Warm up long, then allow three tries: the steady state
-  // must be allocation-free in at least one whole run of a million packets.
+  // late (under a load average of 20-30 three tries were sometimes not enough), and the interpreter
+  // boxes numbers. Warm up long, then allow eight tries: the steady state must be allocation-free in at
+  // least one whole run of a million packets, which an allocation per packet or per batch never is.
   run(20_000);
   const tries: number[] = [];
-  for (let attempt = 0; attempt < 3 && tries.at(-1) !== 0; attempt++) {
+  for (let attempt = 0; attempt < 8 && tries.at(-1) !== 0; attempt++) {
     gc();
     tries.push(await collectionsDuring(() => run(32_000)));
   }
   assert.equal(tries.at(-1), 0, `collections per try ${tries.join(', ')}: the fault path allocated`);
   let faults = 0;
   for (let rule = 0; rule < 3; rule++) {
-    faults += counters.outcomeCount(rule, Outcome.Stripped) + counters.outcomeCount(rule, Outcome.Duplicated) + counters.outcomeCount(rule, Outcome.Zeroed);
+    faults +=
+      counters.outcomeCount(rule, Outcome.Stripped) +
+      counters.outcomeCount(rule, Outcome.Duplicated) +
+      counters.outcomeCount(rule, Outcome.Zeroed);
     assert.ok(counters.outcomeCount(rule, Outcome.NotSelected) > 0, `rule ${rule} passed some over`);
   }
   assert.ok(faults > 100_000, `${faults} faults injected`);

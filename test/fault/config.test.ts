@@ -33,12 +33,30 @@ test('fault actions parse and compile to their modes (oversize = set with allowI
 });
 
 test('select: every field parses; defaults are seed 0, every 1, no cap, no window', () => {
-  const r = parse('    action: strip\n    select: { probability: 0.25, seed: 42, perFlow: true, every: 3, maxPackets: 10, after: 1.5, for: 60 }\n');
+  const r = parse(
+    '    action: strip\n    select: { probability: 0.25, seed: 42, perFlow: true, every: 3, maxPackets: 10, after: 1.5, for: 60 }\n',
+  );
   assert.ok(r.ok, r.ok ? '' : r.problems.map(formatProblem).join('\n'));
-  assert.deepEqual(r.config.rules[0]!.select, { probability: 0.25, seed: 42, perFlow: true, every: 3, maxPackets: 10, after: 1.5, for: 60 });
+  assert.deepEqual(r.config.rules[0]!.select, {
+    probability: 0.25,
+    seed: 42,
+    perFlow: true,
+    every: 3,
+    maxPackets: 10,
+    after: 1.5,
+    for: 60,
+  });
   const d = parse('    action: zero\n    select: { every: 2 }\n');
   assert.ok(d.ok);
-  assert.deepEqual(d.config.rules[0]!.select, { probability: null, seed: 0, perFlow: false, every: 2, maxPackets: null, after: 0, for: null });
+  assert.deepEqual(d.config.rules[0]!.select, {
+    probability: null,
+    seed: 0,
+    perFlow: false,
+    every: 2,
+    maxPackets: null,
+    after: 0,
+    for: null,
+  });
   const none = parse('    action: zero\n');
   assert.ok(none.ok);
   assert.equal(none.config.rules[0]!.select, null);
@@ -48,14 +66,29 @@ const bad: Array<[string, string, string, RegExp]> = [
   ['oversize without mss', '    action: oversize\n', 'rules[0]', /action oversize needs "mss: N"/],
   ['duplicate without mss', '    action: duplicate\n', 'rules[0]', /second MSS option/],
   ['strip with mss', '    action: strip\n    mss: 1000\n', 'rules[0].mss', /strip takes no MSS; remove mss/],
-  ['oversize with allowIncrease false', '    action: oversize\n    mss: 1440\n    allowIncrease: false\n', 'rules[0].allowIncrease', /oversize always raises/],
+  [
+    'oversize with allowIncrease false',
+    '    action: oversize\n    mss: 1440\n    allowIncrease: false\n',
+    'rules[0].allowIncrease',
+    /oversize always raises/,
+  ],
   ['zero with allowIncrease', '    action: zero\n    allowIncrease: true\n', 'rules[0].allowIncrease', /remove allowIncrease/],
-  ['duplicate with insert', '    action: duplicate\n    mss: 1000\n    insert: false\n', 'rules[0].insert', /never inserts one; remove insert/],
+  [
+    'duplicate with insert',
+    '    action: duplicate\n    mss: 1000\n    insert: false\n',
+    'rules[0].insert',
+    /never inserts one; remove insert/,
+  ],
   ['unknown action', '    action: strp\n', 'rules[0].action', /did you mean "strip"/],
   ['probability 0', '    action: strip\n    select: { probability: 0 }\n', 'rules[0].select.probability', /above 0 and at most 1/],
   ['probability 1.5', '    action: strip\n    select: { probability: 1.5 }\n', 'rules[0].select.probability', /above 0 and at most 1/],
   ['probability as text', '    action: strip\n    select: { probability: "50%" }\n', 'rules[0].select.probability', /not a probability/],
-  ['seed without probability', '    action: strip\n    select: { seed: 3, every: 2 }\n', 'rules[0].select.seed', /only matters with probability/],
+  [
+    'seed without probability',
+    '    action: strip\n    select: { seed: 3, every: 2 }\n',
+    'rules[0].select.seed',
+    /only matters with probability/,
+  ],
   ['negative seed', '    action: strip\n    select: { probability: 0.5, seed: -1 }\n', 'rules[0].select.seed', /0\.\.4294967295/],
   ['perFlow without probability', '    action: strip\n    select: { perFlow: true }\n', 'rules[0].select.perFlow', /add "probability: P"/],
   ['every 0', '    action: strip\n    select: { every: 0 }\n', 'rules[0].select.every', /1\.\.4294967295/],

@@ -61,7 +61,7 @@ export const ACK = 0x10;
 /** Values of every MSS option (kind 2, length 4) before EOL, in order. */
 export function mssOptions(options: Buffer): number[] {
   const out: number[] = [];
-  for (let i = 0; i < options.length; ) {
+  for (let i = 0; i < options.length;) {
     const kind = options[i]!;
     if (kind === 0) break;
     if (kind === 1) {

@@ -42,11 +42,15 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, tag: strin
 const isSyn = (flags: number): boolean => (flags & (SYN | ACK)) === SYN;
 
 test('lab strip (IPv4 SYN): the server receives the SYN with NOPs where the MSS option was, and the connection works', async (t) => {
-  const { daemon, capture, connect } = await setup(t, 'strip', `rules:
+  const { daemon, capture, connect } = await setup(
+    t,
+    'strip',
+    `rules:
   - name: strip-syn
     match: { family: 4, direction: syn, destinationPort: 8080 }
     action: strip
-`);
+`,
+  );
   await connect(LabAddress.server4);
   const segments = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4);
   const syns = segments.filter((s) => isSyn(s!.flags));
@@ -64,12 +68,16 @@ test('lab strip (IPv4 SYN): the server receives the SYN with NOPs where the MSS 
 });
 
 test('lab duplicate (IPv6 SYN): the server receives two MSS options and sends segments of the last one', async (t) => {
-  const { capture, connect } = await setup(t, 'dup', `rules:
+  const { capture, connect } = await setup(
+    t,
+    'dup',
+    `rules:
   - name: dup-syn
     match: { family: 6, direction: syn }
     action: duplicate
     mss: 1000
-`);
+`,
+  );
   await connect(LabAddress.server6);
   const segments = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 6);
   const syns = segments.filter((s) => isSyn(s!.flags));
@@ -81,24 +89,35 @@ test('lab duplicate (IPv6 SYN): the server receives two MSS options and sends se
 });
 
 test('lab select every: 2: of four connections, the 2nd and 4th SYN are stripped, the others pass unchanged', async (t) => {
-  const { daemon, capture, connect } = await setup(t, 'every', `rules:
+  const { daemon, capture, connect } = await setup(
+    t,
+    'every',
+    `rules:
   - name: every-other
     match: { family: 4, direction: syn }
     action: strip
     select: { every: 2 }
-`);
+`,
+  );
   for (let i = 0; i < 4; i++) await connect(LabAddress.server4);
   const syns = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4 && isSyn(s.flags));
-  assert.deepEqual(syns.map((s) => mssOptions(s!.options)), [[1460], [], [1460], []]);
+  assert.deepEqual(
+    syns.map((s) => mssOptions(s!.options)),
+    [[1460], [], [1460], []],
+  );
   assert.equal(daemon.logLines().filter((l) => l['msg'] === 'fault injected').length, 2);
 });
 
 test('lab zero (IPv4 SYN): the server receives MSS 0, ignores it as Linux does, and sends default-size segments', async (t) => {
-  const { capture, connect } = await setup(t, 'zero', `rules:
+  const { capture, connect } = await setup(
+    t,
+    'zero',
+    `rules:
   - name: zero-syn
     match: { family: 4, direction: syn }
     action: zero
-`);
+`,
+  );
   await connect(LabAddress.server4);
   const segments = (await capture.stop()).map((p) => tcpSegment(p.ip)).filter((s) => s !== null && s.family === 4);
   const syns = segments.filter((s) => isSyn(s!.flags));

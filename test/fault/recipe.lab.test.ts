@@ -99,8 +99,14 @@ test('fault-injection recipe (docs/fault-injection.md): SYN/ACK raised to 1440 o
   assert.equal(ptb.readUInt32BE(44), 1280, 'MTU 1280');
 
   const sent = packets.map((p) => ({ p, s: tcpSegment(p.ip) })).filter(({ s }) => s !== null && s.dstPort === 8080 && s.payloadLength > 0);
-  assert.ok(sent.some(({ p }) => p.ip.length > 1280), 'the client first sent packets larger than the link');
-  assert.ok(sent.some(({ s }) => s!.payloadLength === 1208), 'then 1208-byte segments (1280 - 40 - 20 - 12 of timestamps)');
+  assert.ok(
+    sent.some(({ p }) => p.ip.length > 1280),
+    'the client first sent packets larger than the link',
+  );
+  assert.ok(
+    sent.some(({ s }) => s!.payloadLength === 1208),
+    'then 1208-byte segments (1280 - 40 - 20 - 12 of timestamps)',
+  );
 
   const daemon = background.get('mssmangler run')!;
   const faults = jsonLines(daemon.stdout).filter((l) => l.msg === 'fault injected');

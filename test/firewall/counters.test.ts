@@ -43,7 +43,8 @@ test('counters: only our NFQUEUE rules for the queue count, in every chain; fore
 
 test('counters: both families through the runner, -t mangle -S -v; a family without rules or that fails is left out', async () => {
   const calls: string[] = [];
-  const runner = (answers: Record<string, () => { code: number; stdout: string }>): CommandRunner =>
+  const runner =
+    (answers: Record<string, () => { code: number; stdout: string }>): CommandRunner =>
     async (binary, args) => {
       calls.push([binary, ...args].join(' '));
       const a = answers[binary]!();

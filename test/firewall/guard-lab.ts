@@ -25,7 +25,15 @@ export type Flavour = 'nft' | 'legacy';
 /** setpriv wrappers: user nobody, no groups, the given capabilities in every set that matters. */
 export function unprivileged(caps: readonly string[]): string[] {
   const set = `-all,${caps.map((c) => `+${c}`).join(',')}`;
-  return ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', `--bounding-set=${set}`, `--inh-caps=${set}`, `--ambient-caps=${set}`];
+  return [
+    'setpriv',
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    `--bounding-set=${set}`,
+    `--inh-caps=${set}`,
+    `--ambient-caps=${set}`,
+  ];
 }
 
 export interface GuardLabOptions {
@@ -101,7 +109,8 @@ export class GuardLab {
     );
     if (options.preinstall === true) {
       // As root, with the same iptables flavour as the daemon (PATH).
-      if (options.flavour === 'legacy') await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
+      if (options.flavour === 'legacy')
+        await lab.exec('router', 'env', [`PATH=${this.env.PATH}`, process.execPath, CLI, 'rules', '--apply', '--config', config]);
       else await applyRules(lab, ['--config', config]);
     }
     const server = lab.spawn('server', process.execPath, [TCP, 'serve', String(PORT)]);
@@ -116,7 +125,15 @@ export class GuardLab {
 
   /** Connections from the client every intervalMs for seconds. */
   startTraffic(seconds: number, intervalMs = 5): void {
-    this.client = this.lab.spawn('client', process.execPath, [TCP, 'connect', LabAddress.server4, String(PORT), String(seconds), String(intervalMs), '3000']);
+    this.client = this.lab.spawn('client', process.execPath, [
+      TCP,
+      'connect',
+      LabAddress.server4,
+      String(PORT),
+      String(seconds),
+      String(intervalMs),
+      '3000',
+    ]);
   }
 
   /**
@@ -159,20 +176,23 @@ export class GuardLab {
 
   /** Our rules in the router's mangle table as -S lines (comment mssmangler, our queue). */
   async ourRules(): Promise<string[]> {
-    return (await this.rules()).filter((l) => l.includes('--comment mssmangler') && l.includes(`--queue-num ${QUEUE}`));
+    return ourRulesIn((await this.lab.exec('router', this.iptables, ['-t', 'mangle', '-S'])).stdout);
   }
 
   async rules(): Promise<string[]> {
     const { stdout } = await this.lab.exec('router', this.iptables, ['-t', 'mangle', '-S']);
-    return stdout.split('\n').filter((l) => l.startsWith('-A '));
+    return appendedRules(stdout);
   }
 
   /** Runs a disruption and waits until both our rules are back; returns when it began and when they were seen back. */
   async disrupt(command: readonly string[], input?: string, timeoutMs = 10_000): Promise<{ at: number; back: number }> {
     assert.equal((await this.ourRules()).length, 2, 'our two rules are in before the disruption');
     const at = Date.now();
-    await this.lab.exec('router', command[0]!, command.slice(1), input);
-    assert.ok((await this.ourRules()).length < 2, 'the disruption took our rules away');
+    // The listing runs in the same shell right after the disruption: a separate `ip netns exec` can take
+    // longer on a loaded machine than the nft-event repair (100 ms), and would then see the rules back.
+    const { stdout } = await this.lab.exec('router', 'sh', ['-c', `"$@" && ${this.iptables} -t mangle -S`, 'sh', ...command], input);
+    const left = ourRulesIn(stdout);
+    assert.ok(left.length < 2, 'the disruption took our rules away');
     for (;;) {
       if ((await this.ourRules()).length === 2) return { at, back: Date.now() };
       if (Date.now() - at > timeoutMs) assert.fail(`rules not back ${timeoutMs} ms after the disruption`);
@@ -237,16 +257,19 @@ export interface Disruption {
  * on a loaded machine), and every SYN after that clamped. Returns the measured windows; the caller
  * reports them.
  */
-export async function flushThenRestore(g: GuardLab, intervalMs: number, slackMs: number, kinds: readonly ('flush' | 'restore')[] = ['flush', 'restore']): Promise<Disruption[]> {
+export async function flushThenRestore(
+  g: GuardLab,
+  intervalMs: number,
+  slackMs: number,
+  kinds: readonly ('flush' | 'restore')[] = ['flush', 'restore'],
+): Promise<Disruption[]> {
   await g.start();
   g.startTraffic(120);
   await g.connectionsSince(0, 40);
   const events: Omit<Disruption, 'windowMs' | 'unclampedSyns'>[] = [];
   for (const kind of kinds) {
     const { at, back } =
-      kind === 'flush'
-        ? await g.disrupt([g.iptables, '-t', 'mangle', '-F'])
-        : await g.disrupt([`${g.iptables}-restore`], FOREIGN_RULESET);
+      kind === 'flush' ? await g.disrupt([g.iptables, '-t', 'mangle', '-F']) : await g.disrupt([`${g.iptables}-restore`], FOREIGN_RULESET);
     events.push({ name: kind, at, back });
     await g.connectionsSince(back + IN_FLIGHT_MS, 40);
   }
@@ -273,4 +296,14 @@ export async function flushThenRestore(g: GuardLab, intervalMs: number, slackMs:
     out.push({ ...e, windowMs: w.windowMs, unclampedSyns: w.unclamped.length });
   });
   return out;
+}
+
+/** The rules of an `iptables -S` listing. */
+function appendedRules(listing: string): string[] {
+  return listing.split('\n').filter((l) => l.startsWith('-A '));
+}
+
+/** Our queue rules in an `iptables -S` listing: the comment and the queue number both match. */
+function ourRulesIn(listing: string): string[] {
+  return appendedRules(listing).filter((l) => l.includes('--comment mssmangler') && l.includes(`--queue-num ${QUEUE}`));
 }

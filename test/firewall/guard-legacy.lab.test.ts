@@ -11,7 +11,9 @@ import { FOREIGN_RULE, GuardLab, flushThenRestore, unprivileged, type Disruption
 
 function report(t: { diagnostic: (m: string) => void }, label: string, results: readonly Disruption[]): void {
   for (const r of results) {
-    t.diagnostic(`${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`);
+    t.diagnostic(
+      `${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`,
+    );
   }
 }
 
@@ -44,7 +46,12 @@ test('guard (iptables-legacy, root, default interval): a flush is repaired withi
 });
 
 test('guard (iptables-legacy, nobody with CAP_NET_ADMIN and CAP_NET_RAW, own lock file): repaired unprivileged', async (t) => {
-  const probe = await GuardLab.create({ tag: 'glegu', flavour: 'legacy', checkInterval: '1s', wrapper: unprivileged(['net_admin', 'net_raw']) });
+  const probe = await GuardLab.create({
+    tag: 'glegu',
+    flavour: 'legacy',
+    checkInterval: '1s',
+    wrapper: unprivileged(['net_admin', 'net_raw']),
+  });
   t.after(() => probe.destroy());
   // The lock file in a directory nobody may write (under systemd: RuntimeDirectory=, docs/firewall.md).
   probe.env.XTABLES_LOCKFILE = join(probe.dir, 'xtables.lock');
@@ -54,7 +61,13 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN and CAP_NET_RAW, own loc
 });
 
 test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fails, is logged and counted; rewriting goes on', async (t) => {
-  const g = await GuardLab.create({ tag: 'glegf', flavour: 'legacy', checkInterval: '1s', wrapper: unprivileged(['net_admin']), preinstall: true });
+  const g = await GuardLab.create({
+    tag: 'glegf',
+    flavour: 'legacy',
+    checkInterval: '1s',
+    wrapper: unprivileged(['net_admin']),
+    preinstall: true,
+  });
   t.after(() => g.destroy());
   await g.start();
   g.startTraffic(120, 10);
@@ -64,7 +77,12 @@ test('guard (iptables-legacy, nobody with CAP_NET_ADMIN only): every command fai
   const syns = await g.syns();
   assert.ok(traffic.attempts > 50 && traffic.ok === traffic.attempts);
   assert.ok(syns.length > 50 && syns.every((s) => s.mss === 1380), 'the rules installed beforehand still feed the daemon, which clamps');
-  const m = await g.metrics();
+  // The start failed once; at least one periodic check (1 s) must fail too. On a quiet machine the
+  // traffic above takes under a second, so wait for that check rather than assume it has run.
+  let m = await g.metrics();
+  for (const deadline = Date.now() + 10_000; m.errors < 2 && Date.now() < deadline; m = await g.metrics()) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   assert.equal(m.missing, 2, 'mssmangler_firewall_rules_missing: the guard cannot see its rules, and says so');
   assert.ok(m.errors >= 2, `mssmangler_firewall_command_errors_total ${m.errors}`);
   const failures = g.logs().filter((l) => l.msg === 'firewall command failed; rewriting goes on, the rules are retried at the next check');

@@ -12,7 +12,9 @@ import { FOREIGN_RULE, GuardLab, QUEUE, flushThenRestore, unprivileged, type Dis
 
 function report(t: { diagnostic: (m: string) => void }, label: string, results: readonly Disruption[]): void {
   for (const r of results) {
-    t.diagnostic(`${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`);
+    t.diagnostic(
+      `${label} ${r.name}: unclamped window ${r.windowMs.toFixed(1)} ms (${r.unclampedSyns} SYNs), rules seen back after ${r.back - r.at} ms`,
+    );
   }
 }
 
@@ -80,7 +82,10 @@ test('guard (iptables-nft): SIGHUP with new rules replaces the firewall rules, a
   await sampler;
   const after = await g.ourRules();
   assert.equal(after.length, 2);
-  assert.ok(after.every((l) => l.includes('--dport 80') && l.includes(`--queue-num ${QUEUE}`)), after.join('\n'));
+  assert.ok(
+    after.every((l) => l.includes('--dport 80') && l.includes(`--queue-num ${QUEUE}`)),
+    after.join('\n'),
+  );
   assert.ok(fewest >= 2, `at least two of our rules at every sample (fewest ${fewest})`);
   assert.equal((await g.metrics()).repairs, 0, 'a reload is no repair');
   await g.daemon.process.stop('SIGTERM', 5000);

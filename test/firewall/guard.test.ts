@@ -13,7 +13,8 @@ import { formatCommand, iptablesCommands } from '../../src/firewall/iptables.js'
 const QUEUE = 3;
 const FOREIGN4 = '-A FORWARD -p udp -m comment --comment foreign -j ACCEPT';
 /** Our comment, another daemon's queue: not ours. */
-const OTHER_QUEUE4 = '-A FORWARD -m tcp --tcp-flags FIN,SYN,RST SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 9 --queue-bypass -p tcp';
+const OTHER_QUEUE4 =
+  '-A FORWARD -m tcp --tcp-flags FIN,SYN,RST SYN -m comment --comment mssmangler -j NFQUEUE --queue-num 9 --queue-bypass -p tcp';
 
 function plan(mss: number, family: 4 | 6 | 'both' = 'both', extra: { destinationPort?: number } = {}): FirewallRule[] {
   const r = buildConfig(null, { setMss: mss, queue: QUEUE });
@@ -133,7 +134,9 @@ test('guard: a flush is detected and repaired; the warning names the restored ru
   assert.equal(warnings.length, 1, 'one warning per repair');
   assert.deepEqual(
     warnings[0]!.fields!.restored,
-    iptablesCommands(p, '-A').filter((c) => c.binary === 'iptables').map(formatCommand),
+    iptablesCommands(p, '-A')
+      .filter((c) => c.binary === 'iptables')
+      .map(formatCommand),
   );
 
   // One rule of one chain gone: only that one comes back.
@@ -149,7 +152,8 @@ test('guard: a failing command is logged, counted, and retried; the gauge shows 
   const p = plan(1380, 4);
   await guard.start(p);
   fake.flush('iptables');
-  fake.failure = (_b, args) => (args[2] === '-A' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined);
+  fake.failure = (_b, args) =>
+    args[2] === '-A' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined;
   assert.deepEqual(await guard.check(), { missing: 2, restored: 0 });
   assert.equal(sink.missing, 2, 'an alert on rules_missing > 0 fires');
   assert.equal(sink.errors, 2);
@@ -298,7 +302,8 @@ test('guard: a delete that fails at stop is logged and counted, and nothing runs
   const { fake, sink, logged, guard } = setup();
   const p = plan(1380, 4);
   await guard.start(p);
-  fake.failure = (_b, args) => (args[2] === '-D' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined);
+  fake.failure = (_b, args) =>
+    args[2] === '-D' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined;
   await guard.stop();
   assert.equal(sink.errors, 2);
   assert.equal(logged.filter((l) => l.level === 'error').length, 1);

@@ -93,7 +93,10 @@ test('nft: rules --apply/--remove with the nft backend in a namespace', (t) => {
   } else {
     assert.equal(kernelHasQueue, false, `apply failed although nft_queue exists: ${apply.stderr}`);
     assert.equal(apply.status, 5);
-    assert.equal(apply.stderr, 'mssmangler: nft: this kernel has no nft queue expression (module nft_queue); use --backend iptables (xt NFQUEUE)\n');
+    assert.equal(
+      apply.stderr,
+      'mssmangler: nft: this kernel has no nft queue expression (module nft_queue); use --backend iptables (xt NFQUEUE)\n',
+    );
     assert.notEqual(exec('nft', 'list', 'table', 'inet', 'mssmangler').status, 0, 'a failed apply leaves no table (nft -f is atomic)');
   }
   const remove = exec(process.execPath, cli, 'rules', '--backend', 'nft', '--remove');

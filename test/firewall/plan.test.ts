@@ -39,7 +39,11 @@ test('plan: direction, family and --queue select what is queued', () => {
     `ip6tables -t mangle -A FORWARD -p tcp -m tcp --tcp-flags SYN,ACK,RST,FIN SYN ${tail}`,
     `ip6tables -t mangle -A OUTPUT -p tcp ! -o lo -m tcp --tcp-flags SYN,ACK,RST,FIN SYN ${tail}`,
   ]);
-  assert.deepEqual(lines(r.config, 4, 9).map((l) => l.split(' ').at(-2)), ['9', '9'], '--queue overrides the config');
+  assert.deepEqual(
+    lines(r.config, 4, 9).map((l) => l.split(' ').at(-2)),
+    ['9', '9'],
+    '--queue overrides the config',
+  );
 });
 
 test('plan: restrictions every rule shares are carried into the firewall rules', () => {

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
 import type { TrackedProcess } from './process-group.js';
 
+/** The one reader of an exposition text, for lab and unit tests alike. */
+export { sample } from '../support/exposition.js';
+
 /** The built CLI (dist/src/cli/main.js), by absolute path: the daemon runs from `ip netns exec`. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -64,12 +67,11 @@ export async function startDaemon(lab: Lab, args: readonly string[], options: Da
     async waitForLog(message, skip = 0, timeoutMs = STARTUP_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const hits = logLines().filter((l) =>
-          typeof message === 'string' ? l['msg'] === message : message.test(String(l['msg'])),
-        );
+        const hits = logLines().filter((l) => (typeof message === 'string' ? l['msg'] === message : message.test(String(l['msg']))));
         if (hits.length > skip) return hits[skip]!;
         if (!child.running) throw new Error(`daemon exited: ${child.stderr.trim()} ${child.stdout.trim()}`);
-        if (Date.now() > deadline) throw new Error(`no log line ${String(message)} within ${timeoutMs} ms; log:\n${child.stdout}${child.stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`no log line ${String(message)} within ${timeoutMs} ms; log:\n${child.stdout}${child.stderr}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },
@@ -81,21 +83,4 @@ export async function startDaemon(lab: Lab, args: readonly string[], options: Da
 /** The daemon's /metrics text (or another path of its server), fetched from inside the router. */
 export async function scrape(lab: Lab, url = METRICS_URL): Promise<string> {
   return fetchInRouter(lab, url);
-}
-
-/**
- * The sum of the samples of `name` in an exposition text whose labels include every pair of `labels`
- * (exact values; other labels are ignored); 0 if there is none.
- */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^([^{\s]+)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) have[pair[1]!] = pair[2]!;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
-  }
-  return total;
 }

@@ -34,12 +34,12 @@ test('a TCP connection crosses the lab router over IPv4 and IPv6, and destroy() 
   }
   const packets = await capture.stop();
   const syns = packets.filter((p) => {
-    const v = p.ip[0] >> 4;
-    const l4 = v === 4 ? (p.ip[0] & 0x0f) * 4 : 40;
-    const proto = v === 4 ? p.ip[9] : p.ip[6];
-    return proto === 6 && (p.ip[l4 + 13] & 0x12) === 0x02;
+    const v = p.ip.readUInt8(0) >> 4;
+    const l4 = v === 4 ? (p.ip.readUInt8(0) & 0x0f) * 4 : 40;
+    const proto = p.ip.readUInt8(v === 4 ? 9 : 6);
+    return proto === 6 && (p.ip.readUInt8(l4 + 13) & 0x12) === 0x02;
   });
-  assert.deepEqual(syns.map((p) => p.ip[0] >> 4).sort(), [4, 6], 'one SYN per family reached the server');
+  assert.deepEqual(syns.map((p) => p.ip.readUInt8(0) >> 4).sort(), [4, 6], 'one SYN per family reached the server');
 
   await lab.destroy();
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });

@@ -81,8 +81,34 @@ export class Lab {
       await this.sysctl(ns, 'net.ipv6.conf.default.accept_dad', '0');
     }
     const r = this.router;
-    await run('ip', ['-n', r, 'link', 'add', LabInterface.routerToClient, 'type', 'veth', 'peer', 'name', LabInterface.client, 'netns', this.client]);
-    await run('ip', ['-n', r, 'link', 'add', LabInterface.routerToServer, 'type', 'veth', 'peer', 'name', LabInterface.server, 'netns', this.server]);
+    await run('ip', [
+      '-n',
+      r,
+      'link',
+      'add',
+      LabInterface.routerToClient,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      LabInterface.client,
+      'netns',
+      this.client,
+    ]);
+    await run('ip', [
+      '-n',
+      r,
+      'link',
+      'add',
+      LabInterface.routerToServer,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      LabInterface.server,
+      'netns',
+      this.server,
+    ]);
 
     await this.sysctl(r, 'net.ipv4.ip_forward', '1');
     await this.sysctl(r, 'net.ipv6.conf.all.forwarding', '1');
@@ -99,10 +125,22 @@ export class Lab {
 
     // Permanent neighbour entries on both links: no ARP or neighbour discovery delays the first
     // packet of a test (the first IPv6 SYN otherwise waits about a second).
-    await this.pinNeighbours(this.client, LabInterface.client, r, LabInterface.routerToClient,
-      [LabAddress.client4, LabAddress.client6], [LabAddress.routerClientSide4, LabAddress.routerClientSide6]);
-    await this.pinNeighbours(this.server, LabInterface.server, r, LabInterface.routerToServer,
-      [LabAddress.server4, LabAddress.server6], [LabAddress.routerServerSide4, LabAddress.routerServerSide6]);
+    await this.pinNeighbours(
+      this.client,
+      LabInterface.client,
+      r,
+      LabInterface.routerToClient,
+      [LabAddress.client4, LabAddress.client6],
+      [LabAddress.routerClientSide4, LabAddress.routerClientSide6],
+    );
+    await this.pinNeighbours(
+      this.server,
+      LabInterface.server,
+      r,
+      LabInterface.routerToServer,
+      [LabAddress.server4, LabAddress.server6],
+      [LabAddress.routerServerSide4, LabAddress.routerServerSide6],
+    );
 
     if (checksumOffloadOff) {
       for (const [ns, dev] of [
@@ -122,7 +160,14 @@ export class Lab {
     await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
   }
 
-  private async pinNeighbours(nsA: string, devA: string, nsB: string, devB: string, addrsA: readonly string[], addrsB: readonly string[]): Promise<void> {
+  private async pinNeighbours(
+    nsA: string,
+    devA: string,
+    nsB: string,
+    devB: string,
+    addrsA: readonly string[],
+    addrsB: readonly string[],
+  ): Promise<void> {
     const macA = await this.mac(nsA, devA);
     const macB = await this.mac(nsB, devB);
     for (const addr of addrsB) await run('ip', ['-n', nsA, 'neigh', 'replace', addr, 'lladdr', macB, 'dev', devA, 'nud', 'permanent']);

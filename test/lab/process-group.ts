@@ -26,9 +26,7 @@ export class TrackedProcess {
         this.stderr += String(err);
         resolve({ code: -1, signal: null, stdout: this.stdout, stderr: this.stderr });
       });
-      child.on('close', (code, signal) =>
-        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }),
-      );
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
     });
   }
 

@@ -65,7 +65,10 @@ test('the watchdog pings WATCHDOG=1 at half of WATCHDOG_USEC, and skips while no
   const got = await r.waitFor(3, 2000);
   assert.ok(got.every((d) => d.msg === 'WATCHDOG=1'));
   const gaps = got.slice(1).map((d, i) => (d.at - got[i]!.at) / 1000);
-  assert.ok(gaps.every((g) => g > 60 && g < 1000), `ping gaps ${gaps.join(', ')} ms`);
+  assert.ok(
+    gaps.every((g) => g > 60 && g < 1000),
+    `ping gaps ${gaps.join(', ')} ms`,
+  );
   alive = false;
   await sleep(150);
   const count = r.received.length;
@@ -76,7 +79,11 @@ test('the watchdog pings WATCHDOG=1 at half of WATCHDOG_USEC, and skips while no
 
 test('no watchdog when WATCHDOG_PID names another process or WATCHDOG_USEC is absent', () => {
   const fake: SdNotifyBinding = { sdNotify: () => {} };
-  assert.equal(new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' }, binding: fake, pid: 2 }).watchdogIntervalMs, undefined);
+  assert.equal(
+    new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' }, binding: fake, pid: 2 })
+      .watchdogIntervalMs,
+    undefined,
+  );
   assert.equal(new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x' }, binding: fake }).watchdogIntervalMs, undefined);
   assert.equal(new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '30000000' }, binding: fake }).watchdogIntervalMs, 15000);
 });
@@ -114,5 +121,8 @@ test('the addon rejects bad arguments and over-long addresses with errors, not c
   assert.throws(() => (b.sdNotify as unknown as (x: number) => void)(1), TypeError);
   assert.throws(() => b.sdNotify('relative/path', 'READY=1'), TypeError);
   assert.throws(() => b.sdNotify(`/${'x'.repeat(200)}`, 'READY=1'), /ERR_SD_NOTIFY|File name too long/);
-  assert.throws(() => b.sdNotify(`@${'x'.repeat(200)}`, 'READY=1'), (e: unknown) => (e as { code?: string }).code === 'ERR_SD_NOTIFY');
+  assert.throws(
+    () => b.sdNotify(`@${'x'.repeat(200)}`, 'READY=1'),
+    (e: unknown) => (e as { code?: string }).code === 'ERR_SD_NOTIFY',
+  );
 });

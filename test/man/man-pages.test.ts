@@ -28,9 +28,7 @@ function rendered(page: string): string {
 test('both man pages are clean under mandoc -Tlint (every level, style included)', () => {
   const lint = spawnSync('mandoc', ['-Tlint', '-W', 'style', PAGE_8, PAGE_5], { encoding: 'utf8' });
   assert.equal(lint.error, undefined, 'mandoc runs (scripts/install-system-deps.sh installs it)');
-  const messages = `${lint.stdout}${lint.stderr}`
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !MACHINE_DEPENDENT.test(line));
+  const messages = `${lint.stdout}${lint.stderr}`.split('\n').filter((line) => line.trim() !== '' && !MACHINE_DEPENDENT.test(line));
   assert.deepEqual(messages, []);
 });
 
@@ -86,7 +84,10 @@ function keysAt(path: ReadonlyArray<string | number>): string[] | null {
   else parent[last] = { [PROBE]: 1 };
   const result = parseConfig(stringify(root), 'probe.yaml');
   if (result.ok) return null;
-  const at = [...path, PROBE].map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  const at = [...path, PROBE]
+    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+    .join('.')
+    .replace(/\.\[/g, '[');
   const problem = result.problems.find((p) => p.path === at && p.message.startsWith(`unknown key "${PROBE}"`));
   if (problem === undefined) return null;
   const known = /known keys: (.*)$/.exec(problem.message);

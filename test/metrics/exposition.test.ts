@@ -176,7 +176,11 @@ test('firewall rule counters: per family, and the bypassed packets derived from 
 
 test('firewall guard metrics: absent without the guard, then its repairs, missing rules and command errors', async () => {
   const m = new DaemonMetrics(new PacketCounters(), { defaultMetrics: false });
-  assert.equal(line(await m.exposition(), 'mssmangler_firewall_rules_missing '), undefined, 'no guard, no claim that the rules are watched');
+  assert.equal(
+    line(await m.exposition(), 'mssmangler_firewall_rules_missing '),
+    undefined,
+    'no guard, no claim that the rules are watched',
+  );
   const g = new FirewallGuardCounters();
   m.setFirewallGuard(g);
   g.countRepairs(2);

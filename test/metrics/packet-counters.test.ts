@@ -31,7 +31,10 @@ test('observeMss fills both histograms; NO_MSS (an insertion) only the after his
   c.observeMss(1, NO_MSS, 1220);
   const slots = 13;
   assert.equal(c.mssBeforeBuckets[slots + mssSlot(1460)], 1);
-  assert.equal(c.mssBeforeBuckets.reduce((a, b) => a + b, 0), 1);
+  assert.equal(
+    c.mssBeforeBuckets.reduce((a, b) => a + b, 0),
+    1,
+  );
   assert.equal(c.mssBeforeSum[1], 1460);
   assert.equal(c.mssAfterBuckets[slots + mssSlot(1380)], 1);
   assert.equal(c.mssAfterBuckets[slots + mssSlot(1220)], 1);

@@ -41,11 +41,9 @@ test('Prometheus scrapes /metrics and its API returns mssmangler_packets_total',
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const promPort = await freePort();
   const listen = `127.0.0.1:${promPort}`;
-  const prom = spawn(
-    'prometheus',
-    prometheusArgs(dir, `127.0.0.1:${server.address.port}`, listen),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const prom = spawn('prometheus', prometheusArgs(dir, `127.0.0.1:${server.address.port}`, listen), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let promLog = '';
   prom.stderr.on('data', (d: Buffer) => {
     promLog = (promLog + d.toString()).slice(-4000);

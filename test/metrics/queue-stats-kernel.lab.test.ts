@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.js';
 import { PacketCounters } from '../../src/metrics/packet-counters.js';
-import { readQueueStats, type QueueStats } from '../../src/metrics/queue-stats.js';
+import { readQueueStats, type QueueStats } from '../../src/queue/queue-stats.js';
 
 // Message layout from include/uapi/linux/netfilter/nfnetlink_queue.h and nfnetlink.h.
 const BINDER = `
@@ -73,8 +73,15 @@ async function boundQueue(
 }
 
 function sendUdp(ns: string, count: number, bytes: number): void {
-  sh(['ip', 'netns', 'exec', ns, 'python3', '-c',
-    `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${count}): s.sendto(b'x' * ${bytes}, ('127.0.0.1', 9))`]);
+  sh([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    'python3',
+    '-c',
+    `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${count}): s.sendto(b'x' * ${bytes}, ('127.0.0.1', 9))`,
+  ]);
 }
 
 async function statsWhen(path: string, queue: number, done: (s: QueueStats) => boolean) {

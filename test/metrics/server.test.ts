@@ -61,17 +61,14 @@ test('a port in use fails with ERR_METRICS_LISTEN naming the address and the fix
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.after(() => blocker.close());
   const port = (blocker.address() as { port: number }).port;
-  await assert.rejects(
-    startMetricsServer({ ...plain, listen: `127.0.0.1:${port}`, isHealthy: () => true }),
-    (e: unknown) => {
-      assert.ok(e instanceof MetricsServerError);
-      assert.equal(e.code, 'ERR_METRICS_LISTEN');
-      assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
-      assert.ok(e.message.includes('EADDRINUSE'), e.message);
-      assert.ok(e.message.includes('--metrics-listen'), e.message);
-      return true;
-    },
-  );
+  await assert.rejects(startMetricsServer({ ...plain, listen: `127.0.0.1:${port}`, isHealthy: () => true }), (e: unknown) => {
+    assert.ok(e instanceof MetricsServerError);
+    assert.equal(e.code, 'ERR_METRICS_LISTEN');
+    assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
+    assert.ok(e.message.includes('EADDRINUSE'), e.message);
+    assert.ok(e.message.includes('--metrics-listen'), e.message);
+    return true;
+  });
 });
 
 test('a failing collection answers 500 and the server keeps serving', async (t) => {

@@ -21,7 +21,11 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 const LIB = 'usr/lib/mssmangler';
 
-function sh(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; stdout: string; stderr: string } {
+function sh(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   assert.equal(r.error, undefined, `${command} could not run (bash scripts/install-system-deps.sh installs the packaging tools)`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -65,8 +69,14 @@ test('Depends: Node >= 20, a firewall tool, and the libraries the addon links', 
   const depends = field('Depends').split(/,\s*/);
   assert.ok(depends.includes('nodejs (>= 20)'), depends.join(', '));
   assert.ok(depends.includes('iptables | nftables'), depends.join(', '));
-  assert.ok(depends.some((d) => d.startsWith('libc6 (>= ')), 'dpkg-shlibdeps found no libc6 dependency');
-  assert.ok(depends.some((d) => d.startsWith('libstdc++6 (>= ')), 'dpkg-shlibdeps found no libstdc++6 dependency');
+  assert.ok(
+    depends.some((d) => d.startsWith('libc6 (>= ')),
+    'dpkg-shlibdeps found no libc6 dependency',
+  );
+  assert.ok(
+    depends.some((d) => d.startsWith('libstdc++6 (>= ')),
+    'dpkg-shlibdeps found no libstdc++6 dependency',
+  );
   assert.match(field('Installed-Size'), /^\d+$/);
   assert.equal(field('Section'), 'net');
 });
@@ -90,7 +100,8 @@ test('the layout: JavaScript, addon, unit, conffile and docs where docs/packagin
   same('etc/mssmangler/config.yaml', 'systemd/config.example.yaml');
   same(`${LIB}/dist/src/cli/main.js`, 'dist/src/cli/main.js');
   same(`${LIB}/dist/src/daemon/daemon.js`, 'dist/src/daemon/daemon.js');
-  for (const addon of ['nfqueue_bindings.node', 'sd_notify.node']) assert.ok(existsSync(join(tree, LIB, 'addon/build/Release', addon)), addon);
+  for (const addon of ['nfqueue_bindings.node', 'sd_notify.node'])
+    assert.ok(existsSync(join(tree, LIB, 'addon/build/Release', addon)), addon);
   assert.equal(JSON.parse(readFileSync(join(tree, LIB, 'package.json'), 'utf8')).type, 'module');
   // Built code only: no tests, benchmarks, TypeScript sources or source maps.
   assert.deepEqual(readdirSync(join(tree, LIB, 'dist')), ['src']);
@@ -131,11 +142,16 @@ test('man pages from man/ are installed gzipped in their sections', () => {
     assert.ok(existsSync(packaged), `man/${page} is not in the package`);
     assert.ok(gunzipSync(readFileSync(packaged)).equals(readFileSync(join(ROOT, 'man', page))));
   }
-  const shipped = existsSync(join(tree, 'usr/share/man')) ? ok('find', [join(tree, 'usr/share/man'), '-type', 'f']).trim().split('\n').filter((l) => l !== '') : [];
+  const shipped = existsSync(join(tree, 'usr/share/man'))
+    ? ok('find', [join(tree, 'usr/share/man'), '-type', 'f'])
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
   assert.equal(shipped.length, pages.length);
 });
 
-test('copyright is machine-readable (DEP-5): mssmangler under package.json\'s license, each bundled module with its own', () => {
+test("copyright is machine-readable (DEP-5): mssmangler under package.json's license, each bundled module with its own", () => {
   const text = readFileSync(join(tree, 'usr/share/doc/mssmangler/copyright'), 'utf8');
   const paragraphs = text.trim().split(/\n\n/);
   assert.equal(paragraphs[0]!.split('\n')[0], 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/');
@@ -163,7 +179,11 @@ test('/etc/mssmangler/config.yaml is the only conffile', () => {
  * systemd running", /usr/bin/deb-systemd-helper, /etc/mssmangler) point into a scratch directory.
  * `state` decides the helper's answers: was the unit handled by a previous install, was it enabled.
  */
-function maintainerCalls(script: string, args: string[], state: { installedBefore: boolean; enabled: boolean; systemdRunning?: boolean }): string[] {
+function maintainerCalls(
+  script: string,
+  args: string[],
+  state: { installedBefore: boolean; enabled: boolean; systemdRunning?: boolean },
+): string[] {
   const dir = mkdtempSync(join(work, 'script-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
@@ -172,11 +192,14 @@ function maintainerCalls(script: string, args: string[], state: { installedBefor
     writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${log}\n${body}exit 0\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  stub('deb-systemd-helper', [
-    `[ "$1" = debian-installed ] && exit ${state.installedBefore ? 0 : 1}`,
-    `[ "$1" = --quiet ] && [ "$2" = was-enabled ] && exit ${state.enabled ? 0 : 1}`,
-    '',
-  ].join('\n'));
+  stub(
+    'deb-systemd-helper',
+    [
+      `[ "$1" = debian-installed ] && exit ${state.installedBefore ? 0 : 1}`,
+      `[ "$1" = --quiet ] && [ "$2" = was-enabled ] && exit ${state.enabled ? 0 : 1}`,
+      '',
+    ].join('\n'),
+  );
   stub('deb-systemd-invoke');
   stub('systemctl');
   const running = join(dir, 'run-systemd-system');
@@ -218,11 +241,16 @@ test('postinst on upgrade: keeps an enabled unit enabled and restarts it if it r
   assert.ok(!disabled.includes('deb-systemd-helper enable mssmangler.service'));
   // Without systemd running (a chroot, an image build): no systemctl at all.
   const chroot = maintainerCalls('postinst', ['configure', '0.0.9-1'], { installedBefore: true, enabled: true, systemdRunning: false });
-  assert.ok(chroot.every((c) => c.startsWith('deb-systemd-helper ')), chroot.join('\n'));
+  assert.ok(
+    chroot.every((c) => c.startsWith('deb-systemd-helper ')),
+    chroot.join('\n'),
+  );
 });
 
 test('prerm stops the service on removal (its stop path removes the rules), not on upgrade', () => {
-  assert.deepEqual(maintainerCalls('prerm', ['remove'], { installedBefore: true, enabled: true }), ['deb-systemd-invoke stop mssmangler.service']);
+  assert.deepEqual(maintainerCalls('prerm', ['remove'], { installedBefore: true, enabled: true }), [
+    'deb-systemd-invoke stop mssmangler.service',
+  ]);
   assert.deepEqual(maintainerCalls('prerm', ['upgrade', '0.2.0-1'], { installedBefore: true, enabled: true }), []);
 });
 

@@ -62,6 +62,7 @@ const v4 = craftIpv4Tcp;
 const v6 = craftIpv6Tcp;
 const nops = (n: number): number[] => new Array<number>(n).fill(NOP);
 
+// prettier-ignore
 const cases: Case[] = [
   // --- set / clamp / never increase (xt_TCPMSS) ---
   { name: 'ipv4 set lowers MSS', packet: v4({ options: linuxSynOptions(1460) }), parse: Outcome.Parsed, rewrite: Outcome.Modified, mssAfter: [1400] },
@@ -183,7 +184,8 @@ for (const c of cases) {
     assert.equal(after.ipEnd, result.length);
     if (c.mssAfter !== undefined) assert.deepEqual(mssValues(bytes, after), c.mssAfter, 'MSS values');
     assert.equal(tcpChecksumResidual(bytes, after) % 0xffff, tcpResidual % 0xffff, 'TCP checksum off by the same amount as before');
-    if (info.family === 4) assert.equal(ipv4HeaderResidual(bytes, 0) % 0xffff, ipResidual % 0xffff, 'IPv4 header checksum off by the same amount');
+    if (info.family === 4)
+      assert.equal(ipv4HeaderResidual(bytes, 0) % 0xffff, ipResidual % 0xffff, 'IPv4 header checksum off by the same amount');
     if (isChange(outcome)) {
       // A second pass with the same rule changes nothing.
       const again = bytes.slice();

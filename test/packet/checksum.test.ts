@@ -19,8 +19,8 @@ const swap = (v: number): number => ((v & 0xff) << 8) | (v >>> 8);
 /** inet_proto_csum_replace4(sum, skb, from, to, false) for a skb that is not CHECKSUM_PARTIAL, on a
  * little-endian machine: 16-bit network-order fields are seen as byte-swapped integers in memory. */
 function kernelReplace4(check: number, from32Memory: number, to32Memory: number): number {
-  const init = (~swap(check)) >>> 0; // ~csum_unfold(*sum)
-  let sum = init + ((~from32Memory) >>> 0) + to32Memory; // csum_partial over { ~from, to }
+  const init = ~swap(check) >>> 0; // ~csum_unfold(*sum)
+  let sum = init + (~from32Memory >>> 0) + to32Memory; // csum_partial over { ~from, to }
   while (sum > 0xffffffff) sum = (sum % 0x100000000) + Math.floor(sum / 0x100000000);
   let s = (sum & 0xffff) + (sum >>> 16); // csum_fold
   s = (s & 0xffff) + (s >>> 16);

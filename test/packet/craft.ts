@@ -151,7 +151,7 @@ export function craftIpv4Tcp(spec: Ipv4Spec = {}): Uint8Array {
   (spec.dst ?? [203, 0, 113, 1]).forEach((b, i) => (ip[Ipv4Field.DST_ADDR + i] = b));
   const datagram = [...ip, ...ipOptions, ...tcp];
   const out = finish(datagram, spec);
-  const headerCheck = spec.ipChecksum ?? (~addWords(out, 0, headerLength, 0) & 0xffff);
+  const headerCheck = spec.ipChecksum ?? ~addWords(out, 0, headerLength, 0) & 0xffff;
   out[Ipv4Field.CHECKSUM] = headerCheck >>> 8;
   out[Ipv4Field.CHECKSUM + 1] = headerCheck & 0xff;
   setTcpChecksum(out, spec, Ipv4Field.SRC_ADDR, Ipv4Field.DST_ADDR, 4, headerLength, datagram.length);

@@ -15,31 +15,15 @@ import { NOP, craftIpv4Tcp, fromHex, hex, mssOption } from './craft.js';
 
 // 198.51.100.1:40000 -> 203.0.113.1:80, SYN, options MSS 1460, SACK permitted, timestamps, NOP, WS 7.
 const IPV4_SYN_1460 =
-  '4500003c1c4640004006b83fc6336401cb007101' +
-  '9c4000501122334400000000a002faf001dc0000' +
-  '020405b40402080a010203040000000001030307';
+  '4500003c1c4640004006b83fc6336401cb007101' + '9c4000501122334400000000a002faf001dc0000' + '020405b40402080a010203040000000001030307';
 const IPV4_SYN_1400 =
-  '4500003c1c4640004006b83fc6336401cb007101' +
-  '9c4000501122334400000000a002faf002180000' +
-  '020405780402080a010203040000000001030307';
+  '4500003c1c4640004006b83fc6336401cb007101' + '9c4000501122334400000000a002faf002180000' + '020405780402080a010203040000000001030307';
 // SYN with options SACK permitted, NOP, NOP (no MSS).
-const IPV4_SYN_NO_MSS =
-  '4500002c1c4640004006b84fc6336401cb007101' +
-  '9c40005011223344000000006002faf058bd0000' +
-  '04020101';
-const IPV4_SYN_INSERTED_536 =
-  '450000301c4640004006b84bc6336401cb007101' +
-  '9c40005011223344000000007002faf0449d0000' +
-  '0204021804020101';
+const IPV4_SYN_NO_MSS = '4500002c1c4640004006b84fc6336401cb007101' + '9c40005011223344000000006002faf058bd0000' + '04020101';
+const IPV4_SYN_INSERTED_536 = '450000301c4640004006b84bc6336401cb007101' + '9c40005011223344000000007002faf0449d0000' + '0204021804020101';
 // MSS value at an odd offset from the TCP header (NOP, MSS, NOP, NOP, NOP).
-const IPV4_SYN_ODD_1460 =
-  '450000301c4640004006b84bc6336401cb007101' +
-  '9c40005011223344000000007002faf093b20000' +
-  '01020405b4010101';
-const IPV4_SYN_ODD_1400 =
-  '450000301c4640004006b84bc6336401cb007101' +
-  '9c40005011223344000000007002faf0cfb20000' +
-  '0102040578010101';
+const IPV4_SYN_ODD_1460 = '450000301c4640004006b84bc6336401cb007101' + '9c40005011223344000000007002faf093b20000' + '01020405b4010101';
+const IPV4_SYN_ODD_1400 = '450000301c4640004006b84bc6336401cb007101' + '9c40005011223344000000007002faf0cfb20000' + '0102040578010101';
 // fd00:0:0:1::1:40000 -> fd00:0:0:2::1:80, SYN/ACK, the Linux options with MSS 1440.
 const IPV6_SYNACK_1440 =
   '6000000000280640fd0000000000000100000000' +
@@ -77,21 +61,24 @@ test('parse: IPv4 SYN into its fields', () => {
   const bytes = fromHex(IPV4_SYN_1460);
   const info = new PacketInfo();
   assert.equal(parsePacket(bytes, 0, bytes.length, info), Outcome.Parsed);
-  assert.deepEqual({ ...info }, {
-    family: 4,
-    start: 0,
-    ipEnd: 60,
-    l4Offset: 20,
-    tcpHeaderLength: 40,
-    payloadLength: 0,
-    tcpFlags: 0x02,
-    direction: Direction.Syn,
-    srcPort: 40000,
-    dstPort: 80,
-    srcAddrOffset: 12,
-    dstAddrOffset: 16,
-    addrLength: 4,
-  });
+  assert.deepEqual(
+    { ...info },
+    {
+      family: 4,
+      start: 0,
+      ipEnd: 60,
+      l4Offset: 20,
+      tcpHeaderLength: 40,
+      payloadLength: 0,
+      tcpFlags: 0x02,
+      direction: Direction.Syn,
+      srcPort: 40000,
+      dstPort: 80,
+      srcAddrOffset: 12,
+      dstAddrOffset: 16,
+      addrLength: 4,
+    },
+  );
 });
 
 test('parse: IPv6 SYN behind a Hop-by-Hop header, at an absolute offset in a batch buffer', () => {
@@ -100,21 +87,24 @@ test('parse: IPv6 SYN behind a Hop-by-Hop header, at an absolute offset in a bat
   batch.set(packet, 77);
   const info = new PacketInfo();
   assert.equal(parsePacket(batch, 77, packet.length, info), Outcome.Parsed);
-  assert.deepEqual({ ...info }, {
-    family: 6,
-    start: 77,
-    ipEnd: 77 + 72,
-    l4Offset: 77 + 48,
-    tcpHeaderLength: 24,
-    payloadLength: 0,
-    tcpFlags: 0x02,
-    direction: Direction.Syn,
-    srcPort: 40000,
-    dstPort: 80,
-    srcAddrOffset: 77 + 8,
-    dstAddrOffset: 77 + 24,
-    addrLength: 16,
-  });
+  assert.deepEqual(
+    { ...info },
+    {
+      family: 6,
+      start: 77,
+      ipEnd: 77 + 72,
+      l4Offset: 77 + 48,
+      tcpHeaderLength: 24,
+      payloadLength: 0,
+      tcpFlags: 0x02,
+      direction: Direction.Syn,
+      srcPort: 40000,
+      dstPort: 80,
+      srcAddrOffset: 77 + 8,
+      dstAddrOffset: 77 + 24,
+      addrLength: 16,
+    },
+  );
 });
 
 test('parse: IPv6 SYN/ACK direction', () => {

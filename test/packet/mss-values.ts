@@ -7,7 +7,11 @@ import { MSS_OPTION_LENGTH, TcpOptionField, nextMssOption } from '../../src/pack
 export function mssValues(bytes: Uint8Array, info: PacketInfo): number[] {
   const values: number[] = [];
   const end = info.l4Offset + info.tcpHeaderLength;
-  for (let pos = nextMssOption(bytes, info.l4Offset + TcpField.OPTIONS, end); pos >= 0; pos = nextMssOption(bytes, pos + MSS_OPTION_LENGTH, end)) {
+  for (
+    let pos = nextMssOption(bytes, info.l4Offset + TcpField.OPTIONS, end);
+    pos >= 0;
+    pos = nextMssOption(bytes, pos + MSS_OPTION_LENGTH, end)
+  ) {
     values.push(readU16(bytes, pos + TcpOptionField.MSS_VALUE));
   }
   return values;

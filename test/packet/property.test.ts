@@ -50,7 +50,12 @@ const optionToken: fc.Arbitrary<number[]> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(sackPermittedOption()) },
   { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => timestampOption(a, b)) },
   // Unknown or odd-length options, kind 2 with a wrong length, and raw garbage.
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 2, max: 254 }), fc.integer({ min: 2, max: 12 })).map(([k, l]) => [k, l, ...new Array<number>(l - 2).fill(0x77)]) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 2, max: 254 }), fc.integer({ min: 2, max: 12 }))
+      .map(([k, l]) => [k, l, ...new Array<number>(l - 2).fill(0x77)]),
+  },
   { weight: 1, arbitrary: fc.array(byte, { minLength: 1, maxLength: 4 }) },
 );
 const options = fc.array(optionToken, { maxLength: 12 }).map((tokens) => tokens.flat().slice(0, 40));
@@ -79,29 +84,47 @@ const ipv4Packet = fc
     flagsFragment: fc.oneof({ weight: 8, arbitrary: fc.constant(0x4000) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }) }),
     badChecksum: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }) }),
   })
-  .map((r) => craftIpv4Tcp({ options: r.options, flags: r.flags, payload: r.payload, ipOptions: r.ipOptions, flagsFragment: r.flagsFragment, tcpChecksum: r.badChecksum }));
+  .map((r) =>
+    craftIpv4Tcp({
+      options: r.options,
+      flags: r.flags,
+      payload: r.payload,
+      ipOptions: r.ipOptions,
+      flagsFragment: r.flagsFragment,
+      tcpChecksum: r.badChecksum,
+    }),
+  );
 
 const ipv6Packet = fc
   .record({
     options,
     flags,
     payload,
-    extensionHeaders: fc.oneof({ weight: 2, arbitrary: fc.constant<ExtensionHeader[]>([]) }, { weight: 3, arbitrary: fc.array(extensionHeader, { maxLength: 4 }) }),
+    extensionHeaders: fc.oneof(
+      { weight: 2, arbitrary: fc.constant<ExtensionHeader[]>([]) },
+      { weight: 3, arbitrary: fc.array(extensionHeader, { maxLength: 4 }) },
+    ),
     badChecksum: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }) }),
   })
-  .map((r) => craftIpv6Tcp({ options: r.options, flags: r.flags, payload: r.payload, extensionHeaders: r.extensionHeaders, tcpChecksum: r.badChecksum }));
+  .map((r) =>
+    craftIpv6Tcp({
+      options: r.options,
+      flags: r.flags,
+      payload: r.payload,
+      extensionHeaders: r.extensionHeaders,
+      tcpChecksum: r.badChecksum,
+    }),
+  );
 
 const wellFormed = fc.oneof(ipv4Packet, ipv6Packet);
 
 /** A well-formed packet with a few bytes overwritten (checksums then usually bad: still no throw,
  * and still "off by the same amount" after a change). */
-const mutated = fc
-  .tuple(wellFormed, fc.array(fc.tuple(fc.nat(), byte), { minLength: 1, maxLength: 4 }))
-  .map(([packet, edits]) => {
-    const out = packet.slice();
-    for (const [at, value] of edits) out[at % out.length] = value;
-    return out;
-  });
+const mutated = fc.tuple(wellFormed, fc.array(fc.tuple(fc.nat(), byte), { minLength: 1, maxLength: 4 })).map(([packet, edits]) => {
+  const out = packet.slice();
+  for (const [at, value] of edits) out[at % out.length] = value;
+  return out;
+});
 
 const action: fc.Arbitrary<MssAction> = fc.record({
   mode: fc.constantFrom(ActionMode.Set, ActionMode.ClampToPmtu),
@@ -190,7 +213,8 @@ function check(packet: Uint8Array, start: number, fill: number, act: MssAction, 
     assert.equal(newMss[0], act.allowIncrease ? target : Math.min(target, cap));
     const forced = new Set<number>([l4 + TcpField.CHECKSUM, l4 + TcpField.CHECKSUM + 1, l4 + TcpField.DATA_OFFSET]);
     if (info.family === 4) {
-      for (const f of [Ipv4Field.TOTAL_LENGTH, Ipv4Field.TOTAL_LENGTH + 1, Ipv4Field.CHECKSUM, Ipv4Field.CHECKSUM + 1]) forced.add(start + f);
+      for (const f of [Ipv4Field.TOTAL_LENGTH, Ipv4Field.TOTAL_LENGTH + 1, Ipv4Field.CHECKSUM, Ipv4Field.CHECKSUM + 1])
+        forced.add(start + f);
       assert.equal(readU16(batch, start + Ipv4Field.TOTAL_LENGTH), result.length);
     } else {
       for (const f of [Ipv6Field.PAYLOAD_LENGTH, Ipv6Field.PAYLOAD_LENGTH + 1]) forced.add(start + f);
@@ -211,9 +235,17 @@ function check(packet: Uint8Array, start: number, fill: number, act: MssAction, 
 test('well-formed random packets: every property holds whenever a change is reported', () => {
   let changes = 0;
   fc.assert(
-    fc.property(wellFormed, fc.integer({ min: 0, max: 9 }), byte, action, pathMtu, fc.integer({ min: 0, max: 8 }), (packet, start, fill, act, mtu, tailroom) => {
-      if (check(packet, start, fill, act, mtu, tailroom).changed) changes++;
-    }),
+    fc.property(
+      wellFormed,
+      fc.integer({ min: 0, max: 9 }),
+      byte,
+      action,
+      pathMtu,
+      fc.integer({ min: 0, max: 8 }),
+      (packet, start, fill, act, mtu, tailroom) => {
+        if (check(packet, start, fill, act, mtu, tailroom).changed) changes++;
+      },
+    ),
     { seed: SEED, numRuns: RUNS },
   );
   // The generator must actually exercise the change paths, or the properties above prove nothing.
@@ -239,9 +271,17 @@ test('valid checksums stay valid after every change', () => {
 
 test('mutated packets never throw and keep every property', () => {
   fc.assert(
-    fc.property(mutated, fc.integer({ min: 0, max: 9 }), byte, action, pathMtu, fc.integer({ min: 0, max: 8 }), (packet, start, fill, act, mtu, tailroom) => {
-      check(packet, start, fill, act, mtu, tailroom);
-    }),
+    fc.property(
+      mutated,
+      fc.integer({ min: 0, max: 9 }),
+      byte,
+      action,
+      pathMtu,
+      fc.integer({ min: 0, max: 8 }),
+      (packet, start, fill, act, mtu, tailroom) => {
+        check(packet, start, fill, act, mtu, tailroom);
+      },
+    ),
     { seed: SEED + 2, numRuns: RUNS },
   );
 });
@@ -321,15 +361,25 @@ function checkFault(packet: Uint8Array, start: number, fill: number, act: MssAct
     assert.deepEqual(newMss, []);
     for (let i = 0; i < batch.length; i++) {
       if (batch[i] === before[i]) continue;
-      assert.ok(i === l4 + TcpField.CHECKSUM || i === l4 + TcpField.CHECKSUM + 1 || batch[i] === NOP, `byte ${i - start} changed to ${batch[i]}`);
+      assert.ok(
+        i === l4 + TcpField.CHECKSUM || i === l4 + TcpField.CHECKSUM + 1 || batch[i] === NOP,
+        `byte ${i - start} changed to ${batch[i]}`,
+      );
     }
   } else if (outcome === Outcome.Zeroed) {
     assert.equal(act.mode, ActionMode.Zero);
-    assert.deepEqual(newMss, oldMss.map(() => 0));
+    assert.deepEqual(
+      newMss,
+      oldMss.map(() => 0),
+    );
   } else {
     assert.equal(act.mode, ActionMode.Duplicate);
     assert.deepEqual(newMss, [...oldMss, act.mss]);
-    assert.deepEqual(batch.subarray(start + result.length), before.subarray(oldEnd + MSS_OPTION_LENGTH), 'nothing past the 4 bytes of tailroom');
+    assert.deepEqual(
+      batch.subarray(start + result.length),
+      before.subarray(oldEnd + MSS_OPTION_LENGTH),
+      'nothing past the 4 bytes of tailroom',
+    );
   }
   return true;
 }
@@ -337,9 +387,16 @@ function checkFault(packet: Uint8Array, start: number, fill: number, act: MssAct
 test('fault modes: random and mutated packets, checksums verify after every change', () => {
   let changes = 0;
   fc.assert(
-    fc.property(fc.oneof(wellFormed, mutated), fc.integer({ min: 0, max: 9 }), byte, faultAction, fc.integer({ min: 0, max: 8 }), (packet, start, fill, act, tailroom) => {
-      if (checkFault(packet, start, fill, act, tailroom)) changes++;
-    }),
+    fc.property(
+      fc.oneof(wellFormed, mutated),
+      fc.integer({ min: 0, max: 9 }),
+      byte,
+      faultAction,
+      fc.integer({ min: 0, max: 8 }),
+      (packet, start, fill, act, tailroom) => {
+        if (checkFault(packet, start, fill, act, tailroom)) changes++;
+      },
+    ),
     { seed: SEED + 7, numRuns: RUNS },
   );
   assert.ok(changes > RUNS / 10, `only ${changes} changes`);

@@ -81,8 +81,11 @@ test('the answer is the smaller of the route towards the destination and the rou
   fake.routes.set(`${hex(client4)}/0`, 1350);
   cache.clear();
   assert.equal(lookup(4, p, Tos), 1350, 'a lower MTU back to the source lowers the answer');
-  assert.deepEqual(fake.routeCalls, [`${hex(server4)}/${Tos}`, `${hex(client4)}/0`, `${hex(server4)}/${Tos}`, `${hex(client4)}/0`],
-    'forward asked through the output interface, reverse without one (tcpmss_reverse_mtu)');
+  assert.deepEqual(
+    fake.routeCalls,
+    [`${hex(server4)}/${Tos}`, `${hex(client4)}/0`, `${hex(server4)}/${Tos}`, `${hex(client4)}/0`],
+    'forward asked through the output interface, reverse without one (tcpmss_reverse_mtu)',
+  );
 });
 
 test('a hit asks nothing and counts a hit; IPv4 and IPv6 keys do not collide', () => {
@@ -239,10 +242,11 @@ test('policy routing: the forward route is asked with source, input interface an
   assert.equal(lookup(4, packet(client4, server4), Tos, Toc, 9), 1320);
   assert.equal(lookup(4, packet(client4, server4), Tos, 5), 1340);
   assert.equal(fake.fullCalls.length, calls, 'all four cached apart');
-  assert.deepEqual(fake.fullCalls.slice(0, 2), [
-    `${hex(server4)}<${hex(client4)}@${Toc}>${Tos}#0`,
-    `${hex(client4)}<-@0>0#0`,
-  ], 'forward: the packet\'s own lookup; back: destination only, as tcpmss_reverse_mtu');
+  assert.deepEqual(
+    fake.fullCalls.slice(0, 2),
+    [`${hex(server4)}<${hex(client4)}@${Toc}>${Tos}#0`, `${hex(client4)}<-@0>0#0`],
+    "forward: the packet's own lookup; back: destination only, as tcpmss_reverse_mtu",
+  );
   // IPv6 the same way.
   fake.routes.set(`${hex(server6)}/*`, 1500);
   fake.routes.set(`${hex(client6)}/*`, 1500);
@@ -281,8 +285,11 @@ test('a batch asks the kernel at most lookupBudget times; past that, interface M
     }
     return answers;
   };
-  assert.deepEqual(flood(6, 0), [1400, 1400, 1420, 1420, 1420, 1420],
-    'two lookups asked (two requests each), then the output interface MTU lowered by the input interface MTU');
+  assert.deepEqual(
+    flood(6, 0),
+    [1400, 1400, 1420, 1420, 1420, 1420],
+    'two lookups asked (two requests each), then the output interface MTU lowered by the input interface MTU',
+  );
   assert.deepEqual(
     { requests: cache.requests, misses: cache.misses, budgetFallbacks: cache.budgetFallbacks, linkFallbacks: cache.linkFallbacks },
     { requests: 4, misses: 2, budgetFallbacks: 4, linkFallbacks: 0 },
@@ -347,4 +354,3 @@ test('a hit allocates nothing: two million hits run without a single young-gener
   // 16 bytes per lookup would be 32 MB: many scavenges. Only collections that start during the run count.
   assert.equal(scavenges, 0, `${scavenges} collections during 2000000 hits`);
 });
-

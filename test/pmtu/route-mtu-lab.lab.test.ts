@@ -16,7 +16,11 @@ const probeScript = fileURLToPath(new URL('./fixtures/path-mtu-probe.js', import
 interface Answer {
   mtu: number;
   generation: number;
-  counters: Record<string, number>;
+  /** PathMtuCache's counters, as fixtures/path-mtu-probe.ts copies them. */
+  counters: Record<
+    'lookups' | 'hits' | 'misses' | 'requests' | 'failures' | 'linkFallbacks' | 'unknown' | 'reverseUnknown' | 'budgetFallbacks',
+    number
+  >;
   stats: Record<string, number>;
   error?: string;
 }
@@ -66,15 +70,21 @@ class Probe {
   }
 
   lookup4(
-    dst: string = LabAddress.server4, src: string = LabAddress.client4, oif: string | number = LabInterface.routerToServer,
-    iif: string | number = LabInterface.routerToClient, mark = 0,
+    dst: string = LabAddress.server4,
+    src: string = LabAddress.client4,
+    oif: string | number = LabInterface.routerToServer,
+    iif: string | number = LabInterface.routerToClient,
+    mark = 0,
   ): Promise<Answer> {
     return this.ask({ op: 'lookup', family: 4, src, dst, iif, oif, mark });
   }
 
   lookup6(
-    dst: string = LabAddress.server6, src: string = LabAddress.client6, oif: string | number = LabInterface.routerToServer,
-    iif: string | number = LabInterface.routerToClient, mark = 0,
+    dst: string = LabAddress.server6,
+    src: string = LabAddress.client6,
+    oif: string | number = LabInterface.routerToServer,
+    iif: string | number = LabInterface.routerToClient,
+    mark = 0,
   ): Promise<Answer> {
     return this.ask({ op: 'lookup', family: 6, src, dst, iif, oif, mark });
   }
@@ -173,7 +183,8 @@ for (const family of [4, 6] as const) {
     const client = v4 ? LabAddress.client4 : LabAddress.client6;
     const serverNet = v4 ? '203.0.113.0/24' : 'fd00:5::/64';
     const lookup = (src: string, mark = 0) =>
-      v4 ? probe.lookup4(server, src, LabInterface.routerToServer, LabInterface.routerToClient, mark)
+      v4
+        ? probe.lookup4(server, src, LabInterface.routerToServer, LabInterface.routerToClient, mark)
         : probe.lookup6(server, src, LabInterface.routerToServer, LabInterface.routerToClient, mark);
     const kernel = (src: string, mark = 0) =>
       kernelView(lab, family, server, ['from', src, 'iif', LabInterface.routerToClient, ...(mark ? ['mark', String(mark)] : [])]);

@@ -27,7 +27,18 @@ function fakeNative() {
       this.isOpen = false;
     }
     stats(): RouteMtuNativeStats {
-      return { routeRequests: 0, routeNoMtu: 0, routeErrors: 0, inputFallbacks: 0, linkRequests: 0, linkErrors: 0, timeouts: 0, sendErrors: 0, notifications: 0, overruns: 0 };
+      return {
+        routeRequests: 0,
+        routeNoMtu: 0,
+        routeErrors: 0,
+        inputFallbacks: 0,
+        linkRequests: 0,
+        linkErrors: 0,
+        timeouts: 0,
+        sendErrors: 0,
+        notifications: 0,
+        overruns: 0,
+      };
     }
   }
   return { Native, calls, state: () => state, options: () => options };

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
-import { parseQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats } from '../../src/queue/queue-stats.js';
 import { buildNlShim, events, queueSyns, sleep, startConsumer, syngen } from './queue-lab.js';
 
 const ENOENT = 2;

@@ -39,7 +39,13 @@ test(`a full buffer ends a batch and the packet that did not fit leads the next 
   for (let i = 0; i < 50 && arrived < COUNT; i++) {
     await sleep(100);
     const { stdout } = await lab.exec('server', 'iptables', ['-nvxL', 'INPUT']);
-    arrived = Number(stdout.split('\n').find((l) => l.includes('/* big */'))!.trim().split(/\s+/)[0]);
+    arrived = Number(
+      stdout
+        .split('\n')
+        .find((l) => l.includes('/* big */'))!
+        .trim()
+        .split(/\s+/)[0],
+    );
   }
   const stats = (await stopConsumer(consumer))['stats'];
   assert.equal(arrived, COUNT, 'every datagram got its verdict while the consumer ran');

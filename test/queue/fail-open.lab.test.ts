@@ -6,7 +6,7 @@ import { Lab, LabInterface } from '../lab/lab.js';
 import { startCapture } from '../lab/capture.js';
 import { events, queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 import { readSyn } from './syn.js';
-import { parseQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats } from '../../src/queue/queue-stats.js';
 
 const MAX_LEN = 8;
 const SENT = 100;

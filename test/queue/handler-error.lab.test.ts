@@ -23,7 +23,10 @@ test('without onError a throwing handler is an uncaught exception, after its bat
   await sleep(200);
   const stats = await stopConsumer(consumer);
   const uncaught = events(consumer.process.stdout).filter((e) => e['event'] === 'uncaught');
-  assert.deepEqual(uncaught.map((e) => e['message']), ['test handler failure']);
+  assert.deepEqual(
+    uncaught.map((e) => e['message']),
+    ['test handler failure'],
+  );
   assert.deepEqual(await counted(), [1, 3], 'the thrown-on SYN passed unchanged; later SYNs were rewritten');
   assert.equal(stats['stats'].callbackErrors, 1);
 });

@@ -24,7 +24,22 @@ test(`${COUNT} datagrams of ${SIZE} bytes sent back as payloads: batches split o
   const lab = await Lab.create({ tag: 'qlarge' });
   t.after(() => lab.destroy());
   await lab.exec('router', 'iptables', ['-A', 'FORWARD', '-p', 'udp', '--dport', '9999', '-j', 'NFQUEUE', '--queue-num', '15']);
-  await lab.exec('server', 'iptables', ['-A', 'INPUT', '-p', 'udp', '--dport', '9999', '-m', 'length', '--length', String(SIZE + 28), '-m', 'comment', '--comment', 'big']);
+  await lab.exec('server', 'iptables', [
+    '-A',
+    'INPUT',
+    '-p',
+    'udp',
+    '--dport',
+    '9999',
+    '-m',
+    'length',
+    '--length',
+    String(SIZE + 28),
+    '-m',
+    'comment',
+    '--comment',
+    'big',
+  ]);
   // The first batch stalls, so the following batches are full: 256 x 1428 bytes of payload.
   const consumer = await startConsumer(lab, ['--queue', '15', '--resend-all', '--pause-first', '300']);
   assert.equal(consumer.first['event'], 'ready');
@@ -34,7 +49,13 @@ test(`${COUNT} datagrams of ${SIZE} bytes sent back as payloads: batches split o
   for (let i = 0; i < 40 && arrived < COUNT; i++) {
     await sleep(100);
     const { stdout } = await lab.exec('server', 'iptables', ['-nvxL', 'INPUT']);
-    arrived = Number(stdout.split('\n').find((l) => l.includes('/* big */'))!.trim().split(/\s+/)[0]);
+    arrived = Number(
+      stdout
+        .split('\n')
+        .find((l) => l.includes('/* big */'))!
+        .trim()
+        .split(/\s+/)[0],
+    );
   }
   const stats = (await stopConsumer(consumer))['stats'];
   assert.equal(arrived, COUNT, 'every datagram arrived, full size');
@@ -42,5 +63,8 @@ test(`${COUNT} datagrams of ${SIZE} bytes sent back as payloads: batches split o
   assert.equal(stats.modified, COUNT);
   assert.equal(stats.sendErrors, 0);
   assert.equal(stats.verdictErrors, 0);
-  assert.ok(stats.verdictSends > stats.batches, `large batches took more than one sendmsg (${stats.verdictSends} sendmsg for ${stats.batches} batches)`);
+  assert.ok(
+    stats.verdictSends > stats.batches,
+    `large batches took more than one sendmsg (${stats.verdictSends} sendmsg for ${stats.batches} batches)`,
+  );
 });

@@ -34,7 +34,19 @@ export function buildTools(): void {
 /** Queue TCP SYNs to `dport` (IPv4 and IPv6) in the router's FORWARD chain. */
 export async function queueSyns(lab: Lab, dport: number | string, queue: number): Promise<void> {
   for (const tool of ['iptables', 'ip6tables']) {
-    await lab.exec('router', tool, ['-A', 'FORWARD', '-p', 'tcp', '--syn', '--dport', String(dport), '-j', 'NFQUEUE', '--queue-num', String(queue)]);
+    await lab.exec('router', tool, [
+      '-A',
+      'FORWARD',
+      '-p',
+      'tcp',
+      '--syn',
+      '--dport',
+      String(dport),
+      '-j',
+      'NFQUEUE',
+      '--queue-num',
+      String(queue),
+    ]);
   }
 }
 
@@ -52,7 +64,7 @@ export async function startConsumer(lab: Lab, args: readonly string[], script = 
 }
 
 /** Stops the consumer with SIGTERM and returns its stats event; it must exit by itself, with status 0. */
-export async function stopConsumer(c: Consumer): Promise<Record<string, any>> {
+export async function stopConsumer(c: Consumer): Promise<ConsumerEvent> {
   const done = await c.process.stop('SIGTERM', 5000);
   if (done.code !== 0) throw new Error(`consumer exited with ${done.code ?? done.signal}: ${done.stderr}`);
   const stats = events(done.stdout).find((e) => e['event'] === 'stats');
@@ -60,11 +72,15 @@ export async function stopConsumer(c: Consumer): Promise<Record<string, any>> {
   return stats;
 }
 
-export function events(stdout: string): Array<Record<string, any>> {
+/** One JSON line of fixtures/consumer.ts; its shape depends on `event`, and each test reads the fields it expects. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ConsumerEvent = Record<string, any>;
+
+export function events(stdout: string): ConsumerEvent[] {
   return stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as ConsumerEvent);
 }
 
 export interface SyngenOptions {
@@ -101,10 +117,30 @@ export interface SynCounter {
  * Counting rules in the server's INPUT chain (kernel counters do not drop packets under load the way
  * a capture can): SYNs to dport carrying exactly this MSS. Returns a reader of the counts.
  */
-export async function countServerSyns(lab: Lab, counters: readonly SynCounter[]): Promise<() => Promise<number[]>> {
+/** One count per counter, in the order given (a tuple when the counters are written in place). */
+export async function countServerSyns<const C extends readonly SynCounter[]>(
+  lab: Lab,
+  counters: C,
+): Promise<() => Promise<{ -readonly [K in keyof C]: number }>> {
   for (const [i, c] of counters.entries()) {
     const tool = c.family === 4 ? 'iptables' : 'ip6tables';
-    await lab.exec('server', tool, ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', String(c.dport), '-m', 'tcpmss', '--mss', String(c.mss), '-m', 'comment', '--comment', `count${i}`]);
+    await lab.exec('server', tool, [
+      '-A',
+      'INPUT',
+      '-p',
+      'tcp',
+      '--syn',
+      '--dport',
+      String(c.dport),
+      '-m',
+      'tcpmss',
+      '--mss',
+      String(c.mss),
+      '-m',
+      'comment',
+      '--comment',
+      `count${i}`,
+    ]);
   }
   return async () => {
     const out: number[] = [];
@@ -113,6 +149,6 @@ export async function countServerSyns(lab: Lab, counters: readonly SynCounter[])
       const line = stdout.split('\n').find((l) => l.includes(`/* count${i} */`));
       out.push(line ? Number(line.trim().split(/\s+/)[0]) : -1);
     }
-    return out;
+    return out as { -readonly [K in keyof C]: number };
   };
 }

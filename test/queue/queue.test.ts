@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NfQueue, NfQueueDefaults, type QueueBatch } from '../../src/queue/queue.js';
 import { NfQueueError } from '../../src/queue/queue-error.js';
-import { MIN_BUFFER_BYTES, Row, STRIDE, type NativeBinding, type NativeQueueOptions, type NativeQueueStats } from '../../src/native/contract.js';
+import {
+  MIN_BUFFER_BYTES,
+  Row,
+  STRIDE,
+  type NativeBinding,
+  type NativeQueueOptions,
+  type NativeQueueStats,
+} from '../../src/native/contract.js';
 
 interface Call {
   queueNum: number;
@@ -21,7 +28,14 @@ function double(fail?: Error): { binding: Pick<NativeBinding, 'Queue'>; calls: C
   class Queue {
     readonly portId = 4242;
     isOpen = true;
-    constructor(queueNum: number, buffer: Uint8Array, table: Uint32Array, onBatch: (count: number) => void, onError: ((err: unknown) => void) | undefined, options: NativeQueueOptions) {
+    constructor(
+      queueNum: number,
+      buffer: Uint8Array,
+      table: Uint32Array,
+      onBatch: (count: number) => void,
+      onError: ((err: unknown) => void) | undefined,
+      options: NativeQueueOptions,
+    ) {
       if (fail) throw fail;
       calls.push({ queueNum, buffer, table, onBatch, onError, options });
     }
@@ -55,7 +69,20 @@ test('NfQueue allocates the buffer and table once and passes every option, defau
   assert.equal(c.table, q.batch.table);
   assert.equal(q.portId, 4242);
 
-  new NfQueue(binding, { queue: 6, maxLen: 10, failOpen: false, batchSize: 3, bufferBytes: MIN_BUFFER_BYTES, rcvBuf: 1 << 20, maxPacketsPerWake: 2, batchVerdicts: false }, () => {});
+  new NfQueue(
+    binding,
+    {
+      queue: 6,
+      maxLen: 10,
+      failOpen: false,
+      batchSize: 3,
+      bufferBytes: MIN_BUFFER_BYTES,
+      rcvBuf: 1 << 20,
+      maxPacketsPerWake: 2,
+      batchVerdicts: false,
+    },
+    () => {},
+  );
   const d = calls[1]!;
   assert.equal(d.table.length, 3 * STRIDE);
   assert.equal(d.buffer.byteLength, MIN_BUFFER_BYTES);
@@ -73,7 +100,10 @@ test('the handler gets the same batch object every time, with the count of this 
   calls[0]!.onBatch(1);
   assert.equal(seen.length, 2);
   assert.equal(seen[0]![0], seen[1]![0]);
-  assert.deepEqual(seen.map(([, n]) => n), [3, 1]);
+  assert.deepEqual(
+    seen.map(([, n]) => n),
+    [3, 1],
+  );
   assert.equal(calls[0]!.table[Row.verdict], 0, 'the handler writes into the table the addon reads');
 });
 
@@ -113,10 +143,18 @@ test("the addon's coded errors become NfQueueError with the same code and errno;
   const native = Object.assign(new Error('NFQUEUE queue 1: CAP_NET_ADMIN is missing'), { code: 'NFQ_ERR_PERMISSION', errno: 1 });
   assert.throws(
     () => new NfQueue(double(native).binding, { queue: 1 }, () => {}),
-    (err: unknown) => err instanceof NfQueueError && err.code === 'NFQ_ERR_PERMISSION' && err.errno === 1 && err.cause === native && /CAP_NET_ADMIN/.test(err.message),
+    (err: unknown) =>
+      err instanceof NfQueueError &&
+      err.code === 'NFQ_ERR_PERMISSION' &&
+      err.errno === 1 &&
+      err.cause === native &&
+      /CAP_NET_ADMIN/.test(err.message),
   );
   const typeError = new TypeError('bad arguments');
-  assert.throws(() => new NfQueue(double(typeError).binding, { queue: 1 }, () => {}), (err: unknown) => err === typeError);
+  assert.throws(
+    () => new NfQueue(double(typeError).binding, { queue: 1 }, () => {}),
+    (err: unknown) => err === typeError,
+  );
 });
 
 test('close and stats go to the native queue', () => {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
-import { parseQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats } from '../../src/queue/queue-stats.js';
 import { buildNlShim, countServerSyns, queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 
 async function waiting(lab: Lab, queue: number): Promise<number | undefined> {
@@ -16,7 +16,13 @@ async function waiting(lab: Lab, queue: number): Promise<number | undefined> {
 // sendto #1 is the bind; #2 on are verdicts. SendAll itself tries 4 times per send.
 const cases = [
   { name: 'a send that fails 5 times is retried and the packet goes out modified', tag: 'qsendr', fails: 5, firstMss: 1200, sendErrors: 0 },
-  { name: 'a send that keeps failing is released by the next sendmsg (accept up to its highest id)', tag: 'qsendf', fails: 8, firstMss: 1460, sendErrors: 1 },
+  {
+    name: 'a send that keeps failing is released by the next sendmsg (accept up to its highest id)',
+    tag: 'qsendf',
+    fails: 8,
+    firstMss: 1460,
+    sendErrors: 1,
+  },
 ] as const;
 
 for (const c of cases) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../lab/lab.js';
-import { parseQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats } from '../../src/queue/queue-stats.js';
 import { countServerSyns, queueSyns, sleep, startConsumer, stopConsumer, syngen } from './queue-lab.js';
 
 test('a new length below the IP header (8 bytes) is a bad verdict: the packet arrives unchanged (IPv4 and IPv6)', async (t) => {

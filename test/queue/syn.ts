@@ -49,7 +49,7 @@ export function findMss(b: Uint8Array, off: number, len: number): number {
   if (t < 0 || len < t + 20) return -1;
   const tcp = off + t;
   const doff = (b[tcp + 12]! >> 4) * 4;
-  for (let i = 20; i + 1 < doff; ) {
+  for (let i = 20; i + 1 < doff;) {
     const kind = b[tcp + i]!;
     if (kind === OPT_EOL) break;
     if (kind === OPT_NOP) {

@@ -27,7 +27,9 @@ test('two queues in two worker_threads work at once and exit by themselves', asy
   const stats = await stopConsumer(proc);
 
   assert.deepEqual(await counted(), [2000, 2000], 'each queue rewrote all of its SYNs (server counters)');
-  const perQueue = new Map((stats['workers'] as Array<{ queue: number; stats: { packets: number } }>).map((w) => [w.queue, w.stats.packets]));
+  const perQueue = new Map(
+    (stats['workers'] as Array<{ queue: number; stats: { packets: number } }>).map((w) => [w.queue, w.stats.packets]),
+  );
   assert.deepEqual([perQueue.get(10), perQueue.get(11)], [2000, 2000]);
   assert.deepEqual(stats['exitCodes'], [0, 0], 'both workers exited by themselves');
 });

@@ -65,14 +65,17 @@ test('bad input: queue held by another process -> exit 4, one line naming the ho
     assert.match(line, /queue 52: the queue is already bound by another netlink socket/);
     assert.match(line, /use another queue number/);
     assert.ok(line.includes(`held by netlink port ${holder.peerPortId}`), `names the holder's port ${holder.peerPortId}: ${line}`);
-    assert.equal(holder.peerPortId, first.process.pid, 'the port id is the holder\'s pid');
+    assert.equal(holder.peerPortId, first.process.pid, "the port id is the holder's pid");
   } finally {
     await first.process.stop();
   }
 });
 
 test('bad input: CAP_NET_ADMIN missing -> exit 3, one line naming the capability and the fix', async () => {
-  const done = await runFails(['--queue', '53', '--set-mss', '1380', '--metrics-listen', '127.0.0.1:9473'], ['setpriv', '--bounding-set=-all', '--inh-caps=-all']);
+  const done = await runFails(
+    ['--queue', '53', '--set-mss', '1380', '--metrics-listen', '127.0.0.1:9473'],
+    ['setpriv', '--bounding-set=-all', '--inh-caps=-all'],
+  );
   assert.equal(done.code, 3);
   const line = oneLine(done);
   assert.match(line, /CAP_NET_ADMIN is missing; run as root or grant CAP_NET_ADMIN/);
@@ -98,7 +101,10 @@ test('bad input: an unreadable config file -> exit 2, one line naming the file a
 
 test('bad input: an interface that does not exist is a warning naming it; the daemon runs', async () => {
   const file = join(dir, 'iface.yaml');
-  await writeFile(file, 'metrics: { listen: "127.0.0.1:9474" }\nqueue: 54\nrules:\n  - name: a\n    match: { outInterface: nosuch0 }\n    action: set\n    mss: 1380\n');
+  await writeFile(
+    file,
+    'metrics: { listen: "127.0.0.1:9474" }\nqueue: 54\nrules:\n  - name: a\n    match: { outInterface: nosuch0 }\n    action: set\n    mss: 1380\n',
+  );
   await chmod(file, 0o644);
   const daemon = await startDaemon(lab, ['--config', file]);
   const warning = daemon.process.stdout.split('\n').find((l) => l.includes('interfaces not present'));

@@ -2,7 +2,7 @@
 // their fixtures and the kernel's own counters of the queue and of our firewall rule.
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../lab/lab.js';
-import { parseQueueStats, type QueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats, type QueueStats } from '../../src/queue/queue-stats.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 

@@ -24,9 +24,26 @@ import { Row, STRIDE, TAILROOM, PacketFlag, Verdict } from '../../src/native/con
 import { describeRow, nextOffset } from '../support/fake-queue.js';
 import { Outcome, PacketInfo, parsePacket } from '../../src/packet/index.js';
 import {
-  authenticationHeader, craftIpv4Tcp, craftIpv6Tcp, destinationOptions, espHeader, fragmentHeader, hopByHop,
-  ipv4HeaderResidual, jumboPayloadOption, linuxSynOptions, mssOption, routing, sackPermittedOption,
-  SYN, SYN_ACK, tcpChecksumValid, timestampOption, windowScaleOption, NOP, type ExtensionHeader,
+  authenticationHeader,
+  craftIpv4Tcp,
+  craftIpv6Tcp,
+  destinationOptions,
+  espHeader,
+  fragmentHeader,
+  hopByHop,
+  ipv4HeaderResidual,
+  jumboPayloadOption,
+  linuxSynOptions,
+  mssOption,
+  routing,
+  sackPermittedOption,
+  SYN,
+  SYN_ACK,
+  tcpChecksumValid,
+  timestampOption,
+  windowScaleOption,
+  NOP,
+  type ExtensionHeader,
 } from '../packet/craft.js';
 
 const PACKETS = Number(process.env['FUZZ_PACKETS'] ?? 1_000_000);
@@ -215,7 +232,7 @@ function fuzzPacket(random: Random, pool: Uint8Array[], bytes: Uint8Array, at: n
       } else if (op === 3) {
         // Impossible IP length fields: total length (IPv4) or payload length (IPv6).
         const v = [0, 1, 19, 20, 39, 40, length - 1, length + 1, 0xffff, random.below(0x10000)][random.below(10)]!;
-        const field = (bytes[at]! >> 4) === 4 ? 2 : 4;
+        const field = bytes[at]! >> 4 === 4 ? 2 : 4;
         bytes[at + field] = (v >>> 8) & 0xff;
         bytes[at + field + 1] = v & 0xff;
       } else if (op === 4) {
@@ -235,7 +252,7 @@ function fuzzPacket(random: Random, pool: Uint8Array[], bytes: Uint8Array, at: n
         }
       } else if (op === 6) {
         // IPv6: random next header / extension header lengths.
-        if ((bytes[at]! >> 4) === 6 && length > 48) {
+        if (bytes[at]! >> 4 === 6 && length > 48) {
           bytes[at + 6] = [0, 6, 43, 44, 50, 51, 59, 60, 135, random.below(256)][random.below(10)]!;
           bytes[at + 41] = random.below(256);
         }
@@ -315,11 +332,13 @@ test(`fuzz: ${PACKETS} random and mutated packets through PacketHandler.handle`,
       }
       modified++;
       if ((table[row + Row.flags]! & PacketFlag.truncated) !== 0) assert.fail(`truncated copy modified: ${context(r)}`);
-      if (newLength < Math.min(length, 20) || newLength > length + TAILROOM) assert.fail(`newLength ${newLength} out of bounds for length ${length}: ${context(r)}`);
+      if (newLength < Math.min(length, 20) || newLength > length + TAILROOM)
+        assert.fail(`newLength ${newLength} out of bounds for length ${length}: ${context(r)}`);
       if (parsePacket(bytes, start, newLength, out) !== Outcome.Parsed) assert.fail(`modified packet does not parse: ${context(r)}`);
       if (out.ipEnd - start > newLength) assert.fail(`IP length past newLength: ${context(r)}`);
       if (inputValid[r] === 1) {
-        if (out.family === 4 && ipv4HeaderResidual(bytes, start) !== 0xffff) assert.fail(`IPv4 header checksum wrong after rewrite: ${context(r)}`);
+        if (out.family === 4 && ipv4HeaderResidual(bytes, start) !== 0xffff)
+          assert.fail(`IPv4 header checksum wrong after rewrite: ${context(r)}`);
         if (!tcpChecksumValid(bytes, out)) assert.fail(`TCP checksum wrong after rewrite: ${context(r)}`);
         verified++;
       }

@@ -23,13 +23,24 @@ test('least privilege: as nobody with only CAP_NET_ADMIN the daemon binds and cl
   await server.waitFor(/listening/);
   const daemon = await startDaemon(lab, ['--queue', '35', '--set-mss', '1380', '--direction', 'syn'], {
     wrapper: [
-      'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
-      '--bounding-set=-all,+net_admin', '--inh-caps=-all,+net_admin', '--ambient-caps=-all,+net_admin',
+      'setpriv',
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      '--bounding-set=-all,+net_admin',
+      '--inh-caps=-all,+net_admin',
+      '--ambient-caps=-all,+net_admin',
     ],
   });
   const pid = daemon.process.pid!;
   const { stdout: status } = await lab.exec('router', 'cat', [`/proc/${pid}/status`]);
-  const field = (name: string): string => status.split('\n').find((l) => l.startsWith(`${name}:`))!.split(/\s+/).slice(1).join(' ');
+  const field = (name: string): string =>
+    status
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`))!
+      .split(/\s+/)
+      .slice(1)
+      .join(' ');
   const nobody = (await lab.exec('router', 'id', ['-u', 'nobody'])).stdout.trim();
   assert.equal(field('Uid').split(' ')[0], nobody, 'runs as nobody');
   assert.equal(BigInt(`0x${field('CapEff')}`), 1n << 12n, 'effective capabilities: exactly CAP_NET_ADMIN (bit 12)');
@@ -42,7 +53,11 @@ test('least privilege: as nobody with only CAP_NET_ADMIN the daemon binds and cl
   const metrics = await scrape(lab);
   assert.equal(sample(metrics, 'mssmangler_packets_total', { outcome: 'modified' }), attempts.length);
   // iptables runs as a child with the ambient CAP_NET_ADMIN (as under the systemd unit) to read the rule counters.
-  assert.equal(sample(metrics, 'mssmangler_firewall_queued_packets_total', { family: 'ipv4' }), attempts.length, 'rule counters readable unprivileged');
+  assert.equal(
+    sample(metrics, 'mssmangler_firewall_queued_packets_total', { family: 'ipv4' }),
+    attempts.length,
+    'rule counters readable unprivileged',
+  );
   assert.equal(sample(metrics, 'mssmangler_queue_bypassed_packets_total', { queue: '35' }), 0);
 
   for (const address of [LabAddress.routerClientSide4, LabAddress.routerServerSide4, `[${LabAddress.routerClientSide6}]`]) {

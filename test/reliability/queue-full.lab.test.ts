@@ -26,7 +26,17 @@ for (const failOpen of [true, false]) {
       { family: 4, dport: 80, mss: 1380 },
       { family: 4, dport: 80, mss: 1460 },
     ]);
-    await startDaemon(lab, ['--queue', String(queue), '--set-mss', '1380', '--direction', 'syn', '--queue-maxlen', '1', ...(failOpen ? [] : ['--no-fail-open'])]);
+    await startDaemon(lab, [
+      '--queue',
+      String(queue),
+      '--set-mss',
+      '1380',
+      '--direction',
+      'syn',
+      '--queue-maxlen',
+      '1',
+      ...(failOpen ? [] : ['--no-fail-open']),
+    ]);
 
     const { sent } = await syngen(lab, { family: 4, count: BURST, dport: 80 });
     assert.equal(sent, BURST);
@@ -39,7 +49,11 @@ for (const failOpen of [true, false]) {
     assert.equal(offered, BURST, 'the firewall offered every SYN to the queue');
     const entered = sample(metrics, 'mssmangler_queue_id_sequence');
     assert.equal(entered, kernel.idSequence, '/metrics shows the kernel id sequence');
-    assert.equal(sample(metrics, 'mssmangler_packets_total', { outcome: 'modified' }), modified, 'the daemon counted what the server saw rewritten');
+    assert.equal(
+      sample(metrics, 'mssmangler_packets_total', { outcome: 'modified' }),
+      modified,
+      'the daemon counted what the server saw rewritten',
+    );
     assert.equal(modified, entered, 'every SYN that entered the queue was rewritten');
     assert.ok(modified > 0 && modified < BURST, `some SYNs were queued and rewritten (${modified})`);
     const fullDrops = sample(metrics, 'mssmangler_queue_full_dropped_packets_total');
@@ -72,10 +86,21 @@ for (const failOpen of [true, false]) {
     // a busy box, two close together could still meet a full queue) are all clamped again.
     for (let i = 0; i < 10; i++) {
       const [m0, u0] = await counts();
-      await lab.exec('client', SYNGEN, ['--src', LabAddress.client4, '--dst', LabAddress.server4, '--dport', '80', '--count', '1', '--sport-base', String(60000 + i)]);
+      await lab.exec('client', SYNGEN, [
+        '--src',
+        LabAddress.client4,
+        '--dst',
+        LabAddress.server4,
+        '--dport',
+        '80',
+        '--count',
+        '1',
+        '--sport-base',
+        String(60000 + i),
+      ]);
       for (let wait = 0; wait < 40; wait++) {
         const [m1, u1] = await counts();
-        if (m1! + u1! > m0! + u0!) break;
+        if (m1 + u1 > m0 + u0) break;
         await sleep(50);
       }
     }

@@ -65,9 +65,24 @@ const cases: readonly Case[] = [
   { what: 'v4 source in /24, port in range', src: '198.51.100.1', dst: '203.0.113.1', sport: 40000, dport: 8999, expect: 'v4-net' },
   { what: 'v4 source in /24, port outside', src: '198.51.100.1', dst: '203.0.113.1', sport: 40000, dport: 9000, expect: null },
   { what: 'v4 source outside /24', src: '198.51.101.1', dst: '203.0.113.1', sport: 40000, dport: 443, expect: null },
-  { what: 'v6 /57: last bit of the partial byte inside', src: 'fd00::1', dst: 'fd00:0:0:ff::9', sport: 80, dport: 5000, synAck: true, expect: 'v6-odd-prefix' },
+  {
+    what: 'v6 /57: last bit of the partial byte inside',
+    src: 'fd00::1',
+    dst: 'fd00:0:0:ff::9',
+    sport: 80,
+    dport: 5000,
+    synAck: true,
+    expect: 'v6-odd-prefix',
+  },
   { what: 'v6 /57: partial byte outside', src: 'fd00::1', dst: 'fd00:0:0:7f::9', sport: 80, dport: 5000, synAck: true, expect: null },
-  { what: 'v6 /57 matches synack only; a SYN falls to syn-v6', src: 'fd00::1', dst: 'fd00:0:0:80::9', sport: 80, dport: 5000, expect: 'syn-v6' },
+  {
+    what: 'v6 /57 matches synack only; a SYN falls to syn-v6',
+    src: 'fd00::1',
+    dst: 'fd00:0:0:80::9',
+    sport: 80,
+    dport: 5000,
+    expect: 'syn-v6',
+  },
   { what: 'mark under mask', src: '192.0.2.1', dst: '192.0.2.2', sport: 1, dport: 2, mark: 0x1234_5617, expect: 'marked' },
   { what: 'mark with the high bit set', src: '192.0.2.1', dst: '192.0.2.2', sport: 1, dport: 2, mark: 0xffff_ff1f, expect: 'marked' },
   { what: 'mark not under mask', src: '192.0.2.1', dst: '192.0.2.2', sport: 1, dport: 2, mark: 0x20, expect: null },
@@ -127,7 +142,9 @@ test('interfaces: a missing interface leaves its rule matching nothing until it 
 });
 
 test('interfaces: the default lookup reads sysfs (lo is ifindex 1)', () => {
-  const set = compileRules(config('rules:\n  - name: lo\n    match: { inInterface: lo, outInterface: nosuchif0 }\n    action: set\n    mss: 1300\n'));
+  const set = compileRules(
+    config('rules:\n  - name: lo\n    match: { inInterface: lo, outInterface: nosuchif0 }\n    action: set\n    mss: 1300\n'),
+  );
   const r = resolveInterfaces(set);
   assert.equal(set.inIfIndex[0], 1);
   assert.deepEqual(r.missing, ['nosuchif0']);

@@ -29,7 +29,12 @@ function picks(select: string, n: number, two: boolean): boolean[] {
 }
 
 test('shared selection: every, maxPackets and the random sequence behave as on one queue', () => {
-  for (const select of ['{ every: 3 }', '{ maxPackets: 5 }', '{ probability: 0.3, seed: 7 }', '{ every: 2, probability: 0.5, seed: 1, maxPackets: 9 }']) {
+  for (const select of [
+    '{ every: 3 }',
+    '{ maxPackets: 5 }',
+    '{ probability: 0.3, seed: 7 }',
+    '{ every: 2, probability: 0.5, seed: 1, maxPackets: 9 }',
+  ]) {
     const one = picks(select, 200, false);
     assert.deepEqual(picks(select, 200, true), one, select);
     assert.ok(one.some((x) => x) && one.some((x) => !x), `${select} selects some, not all`);

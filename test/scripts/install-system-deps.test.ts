@@ -28,7 +28,10 @@ function runWithoutTools(args: string[]): { status: number | null; stderr: strin
 test('--if-root as an unprivileged user: names every missing tool and exits 0', () => {
   const r = runWithoutTools(['--if-root']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /^install-system-deps: missing iptables nftables tcpdump tshark prometheus .*iproute2 mandoc python3 .*g\+\+ make .*; run as root to install them$/m);
+  assert.match(
+    r.stderr,
+    /^install-system-deps: missing iptables nftables tcpdump tshark wireshark-common prometheus .*iproute2 mandoc python3 .*g\+\+ make .*; run as root to install them$/m,
+  );
   assert.match(r.stderr, /going on without them/);
 });
 

@@ -69,7 +69,8 @@ export function describeRow(table: Uint32Array, i: number, id: number, at: numbe
 export function layBatch(bytes: Uint8Array, table: Uint32Array, packets: readonly FakePacket[], firstId = 1): number {
   let at = 0;
   packets.forEach((p, i) => {
-    if ((i + 1) * STRIDE > table.length || at + p.bytes.length + TAILROOM > bytes.length) throw new RangeError(`batch of ${packets.length} does not fit`);
+    if ((i + 1) * STRIDE > table.length || at + p.bytes.length + TAILROOM > bytes.length)
+      throw new RangeError(`batch of ${packets.length} does not fit`);
     bytes.set(p.bytes, at);
     bytes.fill(0, at + p.bytes.length, at + p.bytes.length + TAILROOM);
     describeRow(table, i, firstId + i, at, p.bytes.length, p.bytes[0]! >> 4, p);
@@ -104,18 +105,40 @@ export function verdictOf(bytes: Uint8Array, table: Uint32Array, i: number): Rec
   if (!verdictOk) return { id, verdict: Verdict.accept, bytes: original, modified: false, bad: true };
   if (newLength === 0) return { id, verdict, bytes: original, modified: false, bad: false };
   // Bounds as the contract states them: at least the IP header, at most length + TAILROOM, never on a truncated copy.
-  const ipHeader = (bytes[offset]! >> 4) === 4 ? (bytes[offset]! & 0x0f) * 4 : 40;
-  if (truncated || newLength < ipHeader || newLength > length + TAILROOM) return { id, verdict: Verdict.accept, bytes: original, modified: false, bad: true };
+  const ipHeader = bytes[offset]! >> 4 === 4 ? (bytes[offset]! & 0x0f) * 4 : 40;
+  if (truncated || newLength < ipHeader || newLength > length + TAILROOM)
+    return { id, verdict: Verdict.accept, bytes: original, modified: false, bad: true };
   return { id, verdict, bytes: bytes.slice(offset, offset + newLength), modified: true, bad: false };
 }
 
 /** Stats with every field 0. */
 export function zeroStats(): NativeQueueStats {
   return {
-    packets: 0, batches: 0, batchMax: 0, batchHistogram: new Array(12).fill(0), bytes: 0, wakeups: 0, budgetYields: 0,
-    recvCalls: 0, recvErrors: 0, enobufs: 0, idGaps: 0, truncated: 0, accepted: 0, dropped: 0, modified: 0, badVerdicts: 0,
-    verdictMessages: 0, verdictSends: 0, sendErrors: 0, verdictErrors: 0, lastVerdictErrno: 0, callbackErrors: 0,
-    startupAccepted: 0, closeAccepted: 0, otherMessages: 0,
+    packets: 0,
+    batches: 0,
+    batchMax: 0,
+    batchHistogram: new Array(12).fill(0),
+    bytes: 0,
+    wakeups: 0,
+    budgetYields: 0,
+    recvCalls: 0,
+    recvErrors: 0,
+    enobufs: 0,
+    idGaps: 0,
+    truncated: 0,
+    accepted: 0,
+    dropped: 0,
+    modified: 0,
+    badVerdicts: 0,
+    verdictMessages: 0,
+    verdictSends: 0,
+    sendErrors: 0,
+    verdictErrors: 0,
+    lastVerdictErrno: 0,
+    callbackErrors: 0,
+    startupAccepted: 0,
+    closeAccepted: 0,
+    otherMessages: 0,
   };
 }
 
@@ -207,7 +230,18 @@ class FixedRouteMtu implements RouteMtuNative {
     this.isOpen = false;
   }
   stats(): RouteMtuNativeStats {
-    return { routeRequests: 0, routeNoMtu: 0, routeErrors: 0, inputFallbacks: 0, linkRequests: 0, linkErrors: 0, timeouts: 0, sendErrors: 0, notifications: 0, overruns: 0 };
+    return {
+      routeRequests: 0,
+      routeNoMtu: 0,
+      routeErrors: 0,
+      inputFallbacks: 0,
+      linkRequests: 0,
+      linkErrors: 0,
+      timeouts: 0,
+      sendErrors: 0,
+      notifications: 0,
+      overruns: 0,
+    };
   }
 }
 
@@ -225,7 +259,14 @@ export function fakeNative(options: { mtu?: number } = {}): FakeNative {
   const busy = new Set<number>();
   const mtu = options.mtu ?? 1500;
   class Queue extends FakeQueue {
-    constructor(queueNum: number, buffer: Uint8Array, table: Uint32Array, onBatch: (count: number) => void, onError: ((err: unknown) => void) | undefined, opts: NativeQueueOptions) {
+    constructor(
+      queueNum: number,
+      buffer: Uint8Array,
+      table: Uint32Array,
+      onBatch: (count: number) => void,
+      onError: ((err: unknown) => void) | undefined,
+      opts: NativeQueueOptions,
+    ) {
       if (busy.has(queueNum) || queues.has(queueNum)) {
         throw Object.assign(new Error(`queue ${queueNum} is bound by another socket`), { code: 'NFQ_ERR_QUEUE_BUSY', errno: 1 });
       }

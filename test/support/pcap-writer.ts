@@ -72,6 +72,8 @@ export class PcapWriter {
   }
 
   private u32(value: number): void {
-    this.length = this.littleEndian ? this.buffer.writeUInt32LE(value >>> 0, this.length) : this.buffer.writeUInt32BE(value >>> 0, this.length);
+    this.length = this.littleEndian
+      ? this.buffer.writeUInt32LE(value >>> 0, this.length)
+      : this.buffer.writeUInt32BE(value >>> 0, this.length);
   }
 }

@@ -27,9 +27,16 @@ const hasNetAdmin = (eff: bigint | undefined): boolean => eff !== undefined && (
 
 test('systemd style: an unprivileged user with an ambient CAP_NET_ADMIN has it, and only it', () => {
   const r = run([
-    'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups',
-    '--inh-caps=-all,+net_admin', '--ambient-caps=-all,+net_admin', '--bounding-set=-all,+net_admin',
-    process.execPath, '-e', PRINT_CAPS,
+    'setpriv',
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+    '--inh-caps=-all,+net_admin',
+    '--ambient-caps=-all,+net_admin',
+    '--bounding-set=-all,+net_admin',
+    process.execPath,
+    '-e',
+    PRINT_CAPS,
   ]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.uid, 65534);
@@ -52,12 +59,30 @@ test('Docker style: the cap_net_admin+ep copy of node gives user nobody CAP_NET_
   assert.equal(setcap.error, undefined, 'setcap must be installed (Debian package libcap2-bin)');
   assert.equal(setcap.status, 0, setcap.stderr);
   // --cap-drop ALL --cap-add NET_ADMIN: a bounding set of NET_ADMIN alone.
-  const ok = run(['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--bounding-set=-all,+net_admin', node, '-e', PRINT_CAPS]);
+  const ok = run([
+    'setpriv',
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+    '--bounding-set=-all,+net_admin',
+    node,
+    '-e',
+    PRINT_CAPS,
+  ]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.uid, 65534);
   assert.ok(hasNetAdmin(ok.eff), `CapEff ${ok.eff?.toString(16)}`);
   // No --cap-add NET_ADMIN: the kernel refuses to run a binary whose file capabilities it cannot grant.
-  const refused = run(['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--bounding-set=-all', node, '-e', PRINT_CAPS]);
+  const refused = run([
+    'setpriv',
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+    '--bounding-set=-all',
+    node,
+    '-e',
+    PRINT_CAPS,
+  ]);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /Operation not permitted/);
 });

@@ -31,7 +31,12 @@ export interface ContainerOptions {
 }
 
 /** The environment of every command run inside: no PATH, NODE_* or test-runner variables of ours. */
-const INSIDE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'SYSTEMD_PAGER=', 'SYSTEMD_COLORS=0'];
+const INSIDE_ENV = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'LANG=C.UTF-8',
+  'SYSTEMD_PAGER=',
+  'SYSTEMD_COLORS=0',
+];
 
 /** Runs inside the private mount namespace, then becomes systemd-nspawn. $1: work directory; $2...: cgroup
  * directories to join first (so the container and everything it starts land there); after "--": nspawn's
@@ -89,14 +94,29 @@ export class SystemdContainer {
     const binds = Object.entries(options.bindReadOnly ?? {}).map(([host, inside]) => `--bind-ro=${host}:${inside}`);
     const started = Date.now();
     this.nspawn = this.processes.spawn('unshare', [
-      '--mount', '--propagation', 'private', '--', 'bash', '-c', BOOT_SCRIPT, 'boot',
-      this.work, ...this.cgroups, '--', `--machine=${this.name}`, ...binds,
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'bash',
+      '-c',
+      BOOT_SCRIPT,
+      'boot',
+      this.work,
+      ...this.cgroups,
+      '--',
+      `--machine=${this.name}`,
+      ...binds,
     ]);
     const deadline = started + (options.bootTimeoutMs ?? 30_000);
-    this.leader = await this.waitFor(deadline, 'the container\'s systemd', () => this.findLeader());
+    this.leader = await this.waitFor(deadline, "the container's systemd", () => this.findLeader());
     // systemctl needs the manager's private socket; until it exists it fails with "connection refused".
     await this.waitFor(deadline, '/run/systemd/private', async () => (await this.ok('test', ['-S', '/run/systemd/private'])) || undefined);
-    await this.waitFor(deadline, 'basic.target', async () => (await this.ok('systemctl', ['is-active', '--quiet', 'basic.target'])) || undefined);
+    await this.waitFor(
+      deadline,
+      'basic.target',
+      async () => (await this.ok('systemctl', ['is-active', '--quiet', 'basic.target'])) || undefined,
+    );
     this.bootMs = Date.now() - started;
   }
 

@@ -50,7 +50,10 @@ function firewallManagement(unit: string, config: string): { mode: 'exec-hooks' 
   if (daemonFlag || daemonConfig) return { mode: 'daemon', backend };
   const applies = exec.some((l) => l.startsWith('ExecStartPre=') && /rules --apply/.test(l));
   const removes = exec.some((l) => l.startsWith('ExecStopPost=') && /rules --remove/.test(l));
-  assert.ok(applies && removes, 'the unit neither runs `rules --apply`/`rules --remove` around the daemon nor has the daemon manage its rules (--manage-firewall, firewall.manage): nothing keeps the queue rules');
+  assert.ok(
+    applies && removes,
+    'the unit neither runs `rules --apply`/`rules --remove` around the daemon nor has the daemon manage its rules (--manage-firewall, firewall.manage): nothing keeps the queue rules',
+  );
   return { mode: 'exec-hooks', backend };
 }
 
@@ -60,7 +63,10 @@ async function queueRules(c: SystemdContainer, backend: 'iptables' | 'nft'): Pro
     backend === 'nft'
       ? [(await c.exec('nft', ['list', 'ruleset'])).stdout]
       : [(await c.exec('iptables', ['-t', 'mangle', '-S'])).stdout, (await c.exec('ip6tables', ['-t', 'mangle', '-S'])).stdout];
-  return listings.join('\n').split('\n').filter((l) => l.includes('mssmangler') && /NFQUEUE|queue/.test(l));
+  return listings
+    .join('\n')
+    .split('\n')
+    .filter((l) => l.includes('mssmangler') && /NFQUEUE|queue/.test(l));
 }
 
 /** The peer namespace inside the container, its listener, and a capture of each connection's SYN. */
@@ -73,7 +79,13 @@ async function buildPeer(c: SystemdContainer): Promise<void> {
   await c.exec('ip', ['-n', PEER_NS, 'link', 'set', 'mm1', 'up']);
   await c.exec('ip', ['-n', PEER_NS, 'link', 'set', 'lo', 'up']);
   const listener = `require('net').createServer((s) => s.end()).listen(${PEER_PORT}, '${PEER_ADDRESS}')`;
-  await c.exec('systemd-run', ['--unit=mm-listener', `--property=NetworkNamespacePath=/run/netns/${PEER_NS}`, '/usr/bin/node', '-e', listener]);
+  await c.exec('systemd-run', [
+    '--unit=mm-listener',
+    `--property=NetworkNamespacePath=/run/netns/${PEER_NS}`,
+    '/usr/bin/node',
+    '-e',
+    listener,
+  ]);
 }
 
 let captureCounter = 0;
@@ -84,15 +96,27 @@ async function synMssAtPeer(c: SystemdContainer): Promise<number> {
   const unit = `mm-capture-${++captureCounter}`;
   const file = `/var/tmp/${unit}.pcap`;
   await c.exec('systemd-run', [
-    `--unit=${unit}`, '--collect', `--property=NetworkNamespacePath=/run/netns/${PEER_NS}`,
-    'tcpdump', '-i', 'mm1', '-n', '-U', '--immediate-mode', '-w', file, 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0',
+    `--unit=${unit}`,
+    '--collect',
+    `--property=NetworkNamespacePath=/run/netns/${PEER_NS}`,
+    'tcpdump',
+    '-i',
+    'mm1',
+    '-n',
+    '-U',
+    '--immediate-mode',
+    '-w',
+    file,
+    'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0',
   ]);
   await waitUntil(`${unit} listening`, 10_000, async () => (await c.journal(unit)).some((l) => l.includes('listening on')));
   const connect = `const s = require('net').connect(${PEER_PORT}, '${PEER_ADDRESS}', () => s.end()); s.on('error', (e) => { console.error(e.message); process.exit(1); }); s.setTimeout(5000, () => process.exit(2));`;
   await c.exec('/usr/bin/node', ['-e', connect]);
   await sleep(100);
   await c.systemctl('stop', unit);
-  const syns = readPcap(await c.readFile(file)).map((p) => readSyn(p.ip)).filter((s) => s !== undefined && s.dport === PEER_PORT);
+  const syns = readPcap(await c.readFile(file))
+    .map((p) => readSyn(p.ip))
+    .filter((s) => s !== undefined && s.dport === PEER_PORT);
   assert.equal(syns.length, 1, `expected one SYN to port ${PEER_PORT} at the peer, captured ${syns.length}`);
   assert.ok(syns[0]!.checksumOk, 'the SYN the peer received has a wrong TCP checksum');
   return syns[0]!.mss;
@@ -129,7 +153,12 @@ async function mainPid(c: SystemdContainer): Promise<number> {
 /** The fields of /proc/PID/status inside the container. */
 async function procStatus(c: SystemdContainer, pid: number): Promise<Map<string, string>> {
   const text = (await c.exec('cat', [`/proc/${pid}/status`])).stdout;
-  return new Map(text.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+  return new Map(
+    text
+      .split('\n')
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
 }
 
 /** The package with a higher version and nothing else changed: what an upgrade installs. */
@@ -211,7 +240,7 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
   });
 
   await t.test('the queue rules are in place while it runs', async () => {
-    assert.ok((await queueRules(c, firewall.backend)).length > 0, 'no mssmangler queue rule in the container\'s firewall');
+    assert.ok((await queueRules(c, firewall.backend)).length > 0, "no mssmangler queue rule in the container's firewall");
   });
 
   await t.test('a real connection through OUTPUT is clamped by the shipped example config', async () => {
@@ -247,7 +276,11 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
     assert.notEqual(after, pid, 'postinst did not restart the running service');
     pid = after;
     assert.equal((await c.readFile(CONFIG)).toString('utf8'), edited);
-    assert.equal((await c.execStatus('test', ['-e', `${CONFIG}.dpkg-dist`])).code, 1, 'dpkg should keep the edited conffile without a .dpkg-dist copy');
+    assert.equal(
+      (await c.execStatus('test', ['-e', `${CONFIG}.dpkg-dist`])).code,
+      1,
+      'dpkg should keep the edited conffile without a .dpkg-dist copy',
+    );
     assert.equal((await c.execStatus('systemctl', ['is-enabled', UNIT])).stdout.trim(), 'enabled');
     assert.equal(await synMssAtPeer(c), EDITED_MSS);
   });
@@ -274,7 +307,10 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
       return now !== 0 && now !== pid && (await c.property(UNIT, 'ActiveState')) === 'active';
     });
     t.diagnostic(`SIGSTOP to a new READY daemon: ${Date.now() - stopped} ms (WatchdogSec=${TEST_WATCHDOG_SEC}s, RestartSec from the unit)`);
-    assert.ok((await c.journal(UNIT)).some((l) => /[Ww]atchdog timeout/.test(l)), 'no watchdog timeout in the journal');
+    assert.ok(
+      (await c.journal(UNIT)).some((l) => /[Ww]atchdog timeout/.test(l)),
+      'no watchdog timeout in the journal',
+    );
     assert.equal(await c.property(UNIT, 'NRestarts'), '1');
     pid = await mainPid(c);
     assert.equal(await synMssAtPeer(c), EDITED_MSS);
@@ -288,7 +324,7 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
     assert.deepEqual(await queueRules(c, firewall.backend), []);
   });
 
-  await t.test('the journal holds the daemon\'s JSON log lines', async () => {
+  await t.test("the journal holds the daemon's JSON log lines", async () => {
     const lines = await logLines(c);
     const messages = new Set(lines.map((l) => l['msg']));
     for (const msg of ['queue bound', 'started', 'reloaded', 'reload rejected, the previous configuration stays in force']) {
@@ -308,9 +344,16 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
     assert.deepEqual(await queueRules(c, firewall.backend), [], 'the queue rules outlived the package');
     // Directories the package shares with others (/usr, /etc) stay; everything of its own goes.
     const own = files.filter((p) => p.includes('mssmangler'));
-    const left = (await c.exec('sh', ['-c', 'for p; do [ -e "$p" ] || [ -L "$p" ] && echo "$p"; done; true', 'check', ...own])).stdout.trim();
+    const left = (
+      await c.exec('sh', ['-c', 'for p; do [ -e "$p" ] || [ -L "$p" ] && echo "$p"; done; true', 'check', ...own])
+    ).stdout.trim();
     assert.equal(left, '', `left after purge:\n${left}`);
-    const state = (await c.exec('sh', ['-c', 'ls -d /etc/systemd/system/mssmangler* /etc/systemd/system/*/mssmangler* /var/lib/systemd/deb-systemd-helper-*/*mssmangler* /var/lib/systemd/deb-systemd-helper-*/*/mssmangler* 2>/dev/null; true'])).stdout.trim();
+    const state = (
+      await c.exec('sh', [
+        '-c',
+        'ls -d /etc/systemd/system/mssmangler* /etc/systemd/system/*/mssmangler* /var/lib/systemd/deb-systemd-helper-*/*mssmangler* /var/lib/systemd/deb-systemd-helper-*/*/mssmangler* 2>/dev/null; true',
+      ])
+    ).stdout.trim();
     assert.equal(state, '', `enablement state left after purge:\n${state}`);
     assert.equal((await c.execStatus('dpkg-query', ['-W', 'mssmangler'])).code, 1);
   });

@@ -92,8 +92,18 @@ test('the unit runs unprivileged with CAP_NET_ADMIN only, notifies, and manages 
   assert.equal(s.get('MemoryDenyWriteExecute'), undefined, "V8's JIT needs writable+executable pages");
   assert.equal(s.get('PrivateUsers'), undefined, 'CAP_NET_ADMIN must count in the host network namespace');
   for (const key of [
-    'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs',
-    'ProtectControlGroups', 'ProtectClock', 'ProtectHostname', 'RestrictNamespaces', 'LockPersonality', 'RestrictRealtime',
+    'ProtectHome',
+    'PrivateTmp',
+    'PrivateDevices',
+    'ProtectKernelTunables',
+    'ProtectKernelModules',
+    'ProtectKernelLogs',
+    'ProtectControlGroups',
+    'ProtectClock',
+    'ProtectHostname',
+    'RestrictNamespaces',
+    'LockPersonality',
+    'RestrictRealtime',
     'RestrictSUIDSGID',
   ]) {
     assert.equal(one(key), 'yes', key);

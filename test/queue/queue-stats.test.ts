@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseQueueStats, readQueueStats } from '../../src/metrics/queue-stats.js';
+import { parseQueueStats, readQueueStats } from '../../src/queue/queue-stats.js';
 
 // Lines as the kernel's seq_show prints them: "%5u %6u %5u %1u %5u %5u %5u %8u %2d\n".
-const fixture =
-  '    0   4242     3 2 65535     7     2    10234  1\n' + '  100 3221225472     0 2   128     0     0 4294967295  1\n';
+const fixture = '    0   4242     3 2 65535     7     2    10234  1\n' + '  100 3221225472     0 2   128     0     0 4294967295  1\n';
 
 test('parses a line of /proc/net/netfilter/nfnetlink_queue into named fields', () => {
   const [q0, q100] = parseQueueStats(fixture);
