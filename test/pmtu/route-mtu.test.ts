@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteMtu } from '../../src/pmtu/route-mtu.js';
 import type { RouteMtuNative, RouteMtuNativeOptions, RouteMtuNativeStats } from '../../src/native/contract.js';
+import { ZERO_ROUTE_MTU_STATS } from '../support/fake-queue.js';
 
 function fakeNative() {
   const calls: string[] = [];
@@ -27,18 +28,7 @@ function fakeNative() {
       this.isOpen = false;
     }
     stats(): RouteMtuNativeStats {
-      return {
-        routeRequests: 0,
-        routeNoMtu: 0,
-        routeErrors: 0,
-        inputFallbacks: 0,
-        linkRequests: 0,
-        linkErrors: 0,
-        timeouts: 0,
-        sendErrors: 0,
-        notifications: 0,
-        overruns: 0,
-      };
+      return { ...ZERO_ROUTE_MTU_STATS };
     }
   }
   return { Native, calls, state: () => state, options: () => options };

@@ -18,6 +18,20 @@ import {
   type RouteMtuNativeStats,
 } from '../../src/native/contract.js';
 
+/** A route-MTU lookup's counters before any work: what the fakes report. */
+export const ZERO_ROUTE_MTU_STATS: RouteMtuNativeStats = Object.freeze({
+  routeRequests: 0,
+  routeNoMtu: 0,
+  routeErrors: 0,
+  inputFallbacks: 0,
+  linkRequests: 0,
+  linkErrors: 0,
+  timeouts: 0,
+  sendErrors: 0,
+  notifications: 0,
+  overruns: 0,
+});
+
 export interface FakePacket {
   /** IP header first. */
   readonly bytes: Uint8Array;
@@ -230,18 +244,7 @@ class FixedRouteMtu implements RouteMtuNative {
     this.isOpen = false;
   }
   stats(): RouteMtuNativeStats {
-    return {
-      routeRequests: 0,
-      routeNoMtu: 0,
-      routeErrors: 0,
-      inputFallbacks: 0,
-      linkRequests: 0,
-      linkErrors: 0,
-      timeouts: 0,
-      sendErrors: 0,
-      notifications: 0,
-      overruns: 0,
-    };
+    return { ...ZERO_ROUTE_MTU_STATS };
   }
 }
 
