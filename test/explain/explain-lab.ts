@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { CLI } from '../lab/daemon.js';
 import { Lab, LabInterface, type Host } from '../lab/lab.js';
 import { run } from '../lab/run.js';
+import { assertNothingDropped, TCPDUMP_RING_OPTIONS } from '../lab/tcpdump-ring.js';
 import type { ExplainReport, HandshakeReport, SideReport } from '../../src/explain/report.js';
 
 export interface CaptureSpec {
@@ -32,9 +33,7 @@ export function scratchDir(t: TestContext): string {
 }
 
 async function startTcpdump(lab: Lab, host: Host, iface: string, file: string) {
-  // --immediate-mode: without it packets wait in the ring for a block timeout and a capture stopped
-  // right after the traffic misses them.
-  const tcpdump = lab.spawn(host, 'tcpdump', ['-i', iface, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp or icmp or icmp6']);
+  const tcpdump = lab.spawn(host, 'tcpdump', ['-i', iface, '-n', ...TCPDUMP_RING_OPTIONS, '-w', file, 'tcp or icmp or icmp6']);
   await tcpdump.waitFor(/listening on/, 5000);
   return tcpdump;
 }
@@ -68,7 +67,9 @@ export async function captureBothSides(lab: Lab, dir: string, a: CaptureSpec, b:
       // tcpdump -U writes each packet as it reads it; on a loaded machine it reads late, and SIGINT
       // would throw away what is still in the kernel's ring. Stop once both files have stopped growing.
       await Promise.all([untilQuiet(rawA), untilQuiet(rawB)]);
-      await Promise.all([dumpA.stop('SIGINT'), dumpB.stop('SIGINT')]);
+      const [exitA, exitB] = await Promise.all([dumpA.stop('SIGINT'), dumpB.stop('SIGINT')]);
+      assertNothingDropped(exitA.stderr, 'at A');
+      assertNothingDropped(exitB.stderr, 'at B');
       const convert = async (raw: string, spec: CaptureSpec, name: string): Promise<string> => {
         if (spec.format === 'pcap') return raw;
         const out = join(dir, `${name}.pcapng`);

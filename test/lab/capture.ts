@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host, Lab } from './lab.js';
 import { readPcap, type CapturedPacket } from './pcap.js';
+import { assertNothingDropped, TCPDUMP_RING_OPTIONS } from './tcpdump-ring.js';
 
 export interface Capture {
   stop(): Promise<CapturedPacket[]>;
@@ -19,9 +20,7 @@ export interface CaptureOptions {
 export async function startCapture(lab: Lab, host: Host, iface: string, options: CaptureOptions = {}): Promise<Capture> {
   const dir = mkdtempSync(join(tmpdir(), 'mm-cap-'));
   const file = join(dir, 'capture.pcap');
-  // --immediate-mode: without it packets wait in the kernel's ring for up to a block timeout and a
-  // capture stopped right after the traffic misses them.
-  const args = ['-i', iface, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file];
+  const args = ['-i', iface, '-n', ...TCPDUMP_RING_OPTIONS, '-w', file];
   if (options.direction) args.push('-Q', options.direction);
   if (options.filter) args.push(options.filter);
   const tcpdump = lab.spawn(host, 'tcpdump', args);
@@ -35,8 +34,9 @@ export async function startCapture(lab: Lab, host: Host, iface: string, options:
     async stop() {
       // Let packets in flight reach the capture before it ends.
       await new Promise((r) => setTimeout(r, 100));
-      await tcpdump.stop('SIGINT');
+      const exit = await tcpdump.stop('SIGINT');
       try {
+        assertNothingDropped(exit.stderr, `on ${iface} in the ${host} namespace`);
         return readPcap(readFileSync(file));
       } finally {
         rmSync(dir, { recursive: true, force: true });
