@@ -53,8 +53,9 @@ test(
     const lab = await Lab.create({ tag: 'xptb' });
     t.after(() => lab.destroy());
     await lab.exec('router', 'ip', ['link', 'set', 'dev', LabInterface.routerToServer, 'mtu', '1280']);
-    // The router keeps its default ICMP rate limits: Linux does not limit these two messages
-    // (net/ipv4/icmp.c and net/ipv6/icmp.c: "Don't limit PMTU discovery").
+    // The router keeps its default ICMP rate limits, which never hold back these two messages:
+    // net/ipv4/icmp.c exempts frag-needed ("Don't limit PMTU discovery"), and Packet Too Big (type 2)
+    // is outside the default net.ipv6.icmp.ratemask (0-1,3-127).
     const peers = await Peers.start(lab);
     const dir = scratchDir(t);
     const capture = await captureBothSides(lab, dir, { iface: 'any', format: 'pcapng' }, { iface: 'eth0', format: 'pcap' });
