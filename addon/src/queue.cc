@@ -413,10 +413,10 @@ void Queue::OnReadable(int status) {
 // Bounded work per wake-up: batches until maxPacketsPerWake packets were handed over (the last batch
 // may go past it by less than a table), then back to the event loop (the poll is level-triggered, so
 // the rest comes on the next iteration, after timers and I/O). Before that, every batch is followed by
-// another recvmmsg; the wake-up ends early only when it finds nothing. Counted in packets, not
-// batches: under load the batches are small (a few packets each, what arrived while the last one was
-// handled), and a budget of a few batches sent almost every wake-up back through the event loop
-// (epoll_wait, timers, callback scope) after a few dozen packets.
+// another recvmmsg, which may wait a little for packets (MayWait); the wake-up ends early only when it
+// finds nothing. Counted in packets, not batches: under load the batches are small (a few packets
+// each, what arrived while the last one was handled), and a budget of a few batches sent almost every
+// wake-up back through the event loop (epoll_wait, timers, callback scope) after a few dozen packets.
 void Queue::Drain() {
   stats_.wakeups++;
   drained_ = false;
@@ -437,8 +437,8 @@ void Queue::Drain() {
     if (n == 0) break;
     Deliver(n);
     done += n;
-    // Packets that arrived while JavaScript ran are taken now: one recvmmsg that may find nothing
-    // costs less than a trip through the event loop (epoll_wait, timers, uv bookkeeping) per batch.
+    // Packets that arrived while JavaScript ran, or arrive soon (MayWait), are taken in this
+    // wake-up: a recvmmsg costs less than a trip through the event loop per batch.
     drained_ = false;
   }
   // Messages already received must not wait for a readiness event that may never come.
