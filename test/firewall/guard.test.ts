@@ -112,7 +112,8 @@ async function stopped(guard: FirewallGuard, timer: ManualTimer): Promise<number
   let done = false;
   const stopping = guard.stop().then(() => (done = true));
   let retries = 0;
-  while (!done) {
+  for (let turns = 0; !done; turns++) {
+    assert.ok(turns < 10_000, 'stop never finished');
     await new Promise((r) => setImmediate(r));
     if ([...timer.pending.values()].some((t) => t.ms === STOP_RETRY_MS)) {
       retries++;
