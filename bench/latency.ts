@@ -37,7 +37,16 @@ const SNAPLEN = 128;
 /** tcpdump's kernel buffer in KiB: a few seconds of SYNs at the offered load. */
 const CAPTURE_BUFFER_KIB = 32768;
 
-export async function measureLatency(rig: Rig, family: Family, path: PathName, rate: number, seconds: number): Promise<LatencySample> {
+/** `burst`: SYNs per generator burst (1: evenly spaced; a burst arrives at line rate, so a large one
+ * measures queueing behind the burst more than the added latency at the offered load). */
+export async function measureLatency(
+  rig: Rig,
+  family: Family,
+  path: PathName,
+  rate: number,
+  seconds: number,
+  burst: number,
+): Promise<LatencySample> {
   const spec = PATHS[path];
   const dir = mkdtempSync(join(tmpdir(), 'mm-bench-'));
   const inFile = join(dir, 'in.pcap');
@@ -47,7 +56,7 @@ export async function measureLatency(rig: Rig, family: Family, path: PathName, r
     captures.push(await startCapture(rig, LabInterface.routerToClient, 'in', inFile));
     captures.push(await startCapture(rig, LabInterface.routerToServer, 'out', outFile));
     const sinkBefore = await rig.readSink(family);
-    const run = await generate(rig, family, rate * seconds, { rate });
+    const run = await generate(rig, family, rate * seconds, { rate, batch: burst });
     await rig.settle(spec.queue);
     const sinkAfter = await rig.readSink(family);
     for (const capture of captures) await capture.stop('SIGINT');

@@ -16,6 +16,8 @@ export interface BenchOptions {
   loadFraction: number;
   /** Latency measurements per path (medians reported). */
   latencyReps: number;
+  /** SYNs per generator burst in the latency measurement (1: evenly spaced). */
+  latencyBurst: number;
   /** Offered SYN/s of the paced CPU-per-packet samples (0: none). */
   pacedRate: number;
   /** Generator seconds per paced sample (one per repetition and queue path). */
@@ -41,7 +43,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler,daemon]
-                          [--latency-seconds S] [--latency-reps N] [--load F] [--paced-rate PPS] [--paced-seconds S]
+                          [--latency-seconds S] [--latency-reps N] [--latency-burst N] [--load F] [--paced-rate PPS] [--paced-seconds S]
                           [--paced-burst N] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
        npm run bench -- --scaling [--family 4|6] [--reps N] [--seconds S] [--thread-share F] [--sources N]
   --quick            1 repetition of 1 s, 1 latency run of 1 s: a smoke run (about a minute)
@@ -52,6 +54,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N
   --seconds S        generator seconds per saturation sample (default 3)
   --latency-seconds  generator seconds of one latency measurement (default 2)
   --latency-reps N   latency measurements per path, interleaved (default 5); medians of p50 and p99
+  --latency-burst N  SYNs per generator burst in the latency measurement (default 1: evenly spaced, so
+                     the offered load is --load at every time scale; 64 was the default before 2026-12-06)
   --load F           latency offered load as a fraction of the slowest path's saturation rate (default 0.2)
   --paced-rate PPS   offered SYN/s of the paced CPU-per-packet samples (default 50000; 0 skips them)
   --paced-seconds S  generator seconds per paced sample (default 3)
@@ -77,6 +81,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'latency-seconds': { type: 'string' },
       load: { type: 'string', default: '0.2' },
       'latency-reps': { type: 'string' },
+      'latency-burst': { type: 'string' },
       'paced-rate': { type: 'string' },
       'paced-seconds': { type: 'string' },
       'paced-burst': { type: 'string' },
@@ -119,6 +124,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     latencySeconds: number('latency-seconds', values['latency-seconds'], quick ? 1 : 2, 0.2, 60, false),
     loadFraction: number('load', values.load, 0.2, 0.01, 1, false),
     latencyReps: number('latency-reps', values['latency-reps'], quick ? 1 : 5, 1, 50, true),
+    latencyBurst: number('latency-burst', values['latency-burst'], 1, 1, 1024, true),
     pacedRate: number('paced-rate', values['paced-rate'], 50_000, 0, 10_000_000, true),
     pacedSeconds: number('paced-seconds', values['paced-seconds'], quick ? 1 : 3, 0.2, 60, false),
     pacedBurst: number('paced-burst', values['paced-burst'], 8, 1, 1024, true),

@@ -203,7 +203,7 @@ export function formatText(result: BenchResult): string {
     const o = result.options;
     out.push(
       `\nIPv${family.family}: ${o.reps} × ${o.seconds} s at saturation; ${o.reps} × ${o.pacedSeconds} s at ${int(o.pacedRate)} SYN/s paced;` +
-        ` ${o.latencyReps} × ${o.latencySeconds} s of latency at ${int(family.loadPps)} SYN/s`,
+        ` ${o.latencyReps} × ${o.latencySeconds} s of latency at ${int(family.loadPps)} SYN/s (bursts of ${o.latencyBurst})`,
     );
     const table = [HEADINGS, ...rows(family)];
     const widths = HEADINGS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
@@ -223,14 +223,14 @@ export function formatMarkdown(result: BenchResult): string {
     '',
     `Measured ${m.date} on ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}; load average ${result.loadAverage.toFixed(2)} at the start.`,
     `Command: \`npm run bench${o.argv.length ? ' -- ' + o.argv.join(' ') : ''}\` (${o.reps} repetitions of ${o.seconds} s per path at saturation` +
-      ` and of ${o.pacedSeconds} s at ${int(o.pacedRate)} SYN/s paced (bursts of ${o.pacedBurst}), ${o.latencyReps} latency runs of ${o.latencySeconds} s; medians;` +
+      ` and of ${o.pacedSeconds} s at ${int(o.pacedRate)} SYN/s paced (bursts of ${o.pacedBurst}), ${o.latencyReps} latency runs of ${o.latencySeconds} s (bursts of ${o.latencyBurst}); medians;` +
       ` batch ${o.batch}, queue length ${o.maxLen}, fail-open off).`,
     '',
   ];
   for (const family of result.families) {
     out.push(`### IPv${family.family}`, '');
     out.push(
-      `Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate), ${o.latencyReps} runs of ${o.latencySeconds} s: medians of each run's p50 and p99.`,
+      `Latency and "loss at load" at ${int(family.loadPps)} SYN/s offered (${o.loadFraction} × the slowest path's saturation rate, in bursts of ${o.latencyBurst}), ${o.latencyReps} runs of ${o.latencySeconds} s: medians of each run's p50 and p99.`,
       '',
     );
     out.push(`| ${HEADINGS.join(' | ')} |`, `| ${HEADINGS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
@@ -319,7 +319,10 @@ const METHOD = `### Method
   forwarding's figure. The same captures check every forwarded SYN's MSS and TCP checksum. Several
   runs per path (\`--latency-reps\`, default 5), interleaved; the table shows the median of the runs'
   p50s and of their p99s (p99 swings several-fold between runs on a shared machine). "+p50 × C" is
-  the daemon's added p50 over the C consumer's.
+  the daemon's added p50 over the C consumer's. The generator spaces the SYNs evenly
+  (\`--latency-burst\`, default 1): a burst arrives at line rate, so with bursts of 64 (the default
+  before 2026-12-06) the p50 measured the queue behind half a burst, a throughput figure, more than
+  the delay a SYN meets at the offered load.
 `;
 
 /** Replaces the section under `heading` (up to the next `## `) in the results file, or appends it. */

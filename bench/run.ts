@@ -252,7 +252,7 @@ async function measureFamily(
       const r = order[(i + rep) % order.length]!;
       if (!alive(r)) continue;
       await rig.setPath(family, r.path);
-      const l = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds);
+      const l = await measureLatency(rig, family, r.path, loadPps, options.latencySeconds, options.latencyBurst);
       r.latency.push(l);
       log(
         `IPv${family} ${r.path} latency rep ${rep + 1}/${options.latencyReps} at ${loadPps} SYN/s: p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs` +

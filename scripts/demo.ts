@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, LabAddress, LabInterface, type Host } from '../test/lab/lab.js';
 import { startCapture } from '../test/lab/capture.js';
-import type { CapturedPacket } from '../test/lab/pcap.js';
+import type { CapturedIpPacket } from '../test/lab/pcap.js';
 import type { TrackedProcess } from '../test/lab/process-group.js';
 import { kernelWalkMssOffsets, mssAt, tcpChecksumOk, viewSegment } from '../test/differential/segment-view.js';
 
@@ -149,7 +149,7 @@ interface Seen {
 }
 
 /** SYN and SYN/ACK segments of the demo's connections, in capture order. */
-function handshakeSegments(packets: readonly CapturedPacket[]): Seen[] {
+function handshakeSegments(packets: readonly CapturedIpPacket[]): Seen[] {
   const out: Seen[] = [];
   for (const { ip } of packets) {
     const v = viewSegment(ip);

@@ -8,6 +8,7 @@
 #include "queue.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -28,6 +29,10 @@ constexpr int kENOTSUPP = 524;
 constexpr uint32_t kDefaultMaxLen = 4096;
 // Four full batches of the default table: what one wake-up did at most when the budget counted batches.
 constexpr uint32_t kDefaultMaxPacketsPerWake = 1024;
+// How long one wake-up may go on waiting for packets (MayWait), in ms.
+constexpr uint32_t kDefaultLingerMs = 10;
+// The longest one receive waits (SO_RCVTIMEO of the socket, which blocks).
+constexpr int kLingerWaitMs = 2;
 // Receive slots: one recvmmsg takes at most this many messages.
 constexpr uint32_t kMaxSlots = 256;
 // Verdict bytes per sendmsg before flushing (several sendmsg only for batches of large modified packets).
@@ -105,6 +110,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   uint32_t rcvBuf = OptU32(opts, "rcvBuf", 0);
   maxPacketsPerWake_ = std::max<uint32_t>(1, OptU32(opts, "maxPacketsPerWake", kDefaultMaxPacketsPerWake));
   batchVerdicts_ = OptBool(opts, "batchVerdicts", true);
+  lingerMs_ = OptU32(opts, "lingerMs", kDefaultLingerMs);
 
   buf_ = bytes.Data();
   // Offsets are uint32 in the table.
@@ -143,6 +149,7 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   asyncCtx_.reset(new Napi::AsyncContext(env, "nfqueue"));
 
   // An open queue keeps the loop alive: a process whose queues are closed exits by itself.
+  if (napi_get_uv_event_loop(env, &loop_) != napi_ok) loop_ = nullptr;
   int rc = nl::SocketWatch::Start(env, fd_, this, true, &watch_);
   state_ = State::Open;
   if (rc != 0) {
@@ -151,6 +158,17 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
     e.Set("code", "NFQ_ERR_SOCKET");
     e.ThrowAsJavaScriptException();
     return;
+  }
+  if (lingerMs_ != 0) {
+    // A blocking socket, so a receive can wait (MSG_WAITFORONE) for at most kLingerWaitMs; every
+    // other receive says MSG_DONTWAIT. After uv_poll_init, which makes its descriptor non-blocking.
+    int fl = fcntl(fd_, F_GETFL);
+    struct timeval tv = {0, kLingerWaitMs * 1000};
+    if (fl < 0 || fcntl(fd_, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+      if (fl >= 0) fcntl(fd_, F_SETFL, fl | O_NONBLOCK);
+      lingerMs_ = 0;
+    }
   }
   // An open queue keeps its JavaScript object (and so the buffers and callbacks) alive.
   uint32_t refs = 0;
@@ -395,32 +413,37 @@ void Queue::OnReadable(int status) {
 // Bounded work per wake-up: batches until maxPacketsPerWake packets were handed over (the last batch
 // may go past it by less than a table), then back to the event loop (the poll is level-triggered, so
 // the rest comes on the next iteration, after timers and I/O). Before that, every batch is followed by
-// another recvmmsg; the wake-up ends early only when it finds nothing. Counted in packets, not
-// batches: under load the batches are small (a few packets each, what arrived while the last one was
-// handled), and a budget of a few batches sent almost every wake-up back through the event loop
-// (epoll_wait, timers, callback scope) after a few dozen packets.
+// another recvmmsg, which may wait a little for packets (MayWait); the wake-up ends early only when it
+// finds nothing. Counted in packets, not batches: under load the batches are small (a few packets
+// each, what arrived while the last one was handled), and a budget of a few batches sent almost every
+// wake-up back through the event loop (epoll_wait, timers, callback scope) after a few dozen packets.
 void Queue::Drain() {
   stats_.wakeups++;
   drained_ = false;
   JsTurn turn;
   turn_ = &turn;
   uint32_t done = 0;
+  uint64_t wakeStart = 0;
+  if (lingerMs_ && loop_) {
+    uv_update_time(loop_);
+    wakeStart = uv_now(loop_);
+  }
   while (state_ == State::Open) {
     if (done >= maxPacketsPerWake_) {
       stats_.budgetYields++;
       break;
     }
-    uint32_t n = FillBatch(true);
+    uint32_t n = FillBatch(true, MayWait(wakeStart));
     if (n == 0) break;
     Deliver(n);
     done += n;
-    // Packets that arrived while JavaScript ran are taken now: one recvmmsg that may find nothing
-    // costs less than a trip through the event loop (epoll_wait, timers, uv bookkeeping) per batch.
+    // Packets that arrived while JavaScript ran, or arrive soon (MayWait), are taken in this
+    // wake-up: a recvmmsg costs less than a trip through the event loop per batch.
     drained_ = false;
   }
   // Messages already received must not wait for a readiness event that may never come.
   while (state_ == State::Open && HavePending()) {
-    uint32_t n = FillBatch(false);
+    uint32_t n = FillBatch(false, false);
     if (n == 0) break;
     Deliver(n);
   }
@@ -429,6 +452,25 @@ void Queue::Drain() {
   if (turn.callback) napi_close_callback_scope(env_, turn.callback);
   if (turn.handles) napi_close_handle_scope(env_, turn.handles);
   if (state_ != State::Open) asyncCtx_.reset();
+}
+
+// Whether the next receive of this wake-up may wait (up to the socket's receive timeout, kLingerWaitMs)
+// for packets instead of going back to the event loop when the socket is empty. One turn of Node's
+// loop (epoll_wait, timers, the check phase with its callback scope, then our own callback scope)
+// costs more than the few packets a small batch carries, and under steady traffic the next packets
+// come within microseconds: a consumer that blocks in recvmmsg, as a C consumer does, pays one
+// syscall per batch instead. It may wait while the wake-up is younger than lingerMs_ and no timer of
+// the loop falls due within the wait. What else the loop watches (the supervisor's messages, the
+// route socket) waits at most lingerMs_ plus one wait; microtasks and nextTicks the handler queued
+// run when the wake-up ends.
+bool Queue::MayWait(uint64_t wakeStartMs) {
+  // A failed call into JavaScript means the environment is going away: let its loop turn.
+  if (lingerMs_ == 0 || loop_ == nullptr || turn_->failed) return false;
+  // One clock read: the loop's time, which uv_backend_timeout measures timers against too.
+  uv_update_time(loop_);
+  if (uv_now(loop_) - wakeStartMs >= lingerMs_) return false;
+  int timerMs = uv_backend_timeout(loop_);  // -1: no timer; 0: something is due or pending
+  return timerMs < 0 || timerMs > kLingerWaitMs;
 }
 
 // The first JavaScript call of a wake-up opens one callback scope (what napi_make_callback opens and
@@ -447,20 +489,26 @@ bool Queue::EnterJs() {
     t.failed = true;
     return false;
   }
+  t.recv = recv;
+  napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &t.onBatch);
   return true;
 }
 
 // Fills table rows from received messages, receiving more while rows are free and the socket has
 // data. Stops early when the next packet does not fit the buffer: it stays in its receive slot for
 // the next batch.
-uint32_t Queue::FillBatch(bool allowRecv) {
+uint32_t Queue::FillBatch(bool allowRecv, bool mayWait) {
   uint32_t count = 0;
   uint32_t off = 0;
   while (count < tableRows_) {
     if (!HavePending()) {
       if (!allowRecv || drained_) break;
       uint32_t vlen = std::min(nslots_, tableRows_ - count);
-      int r = recvmmsg(fd_, msgs_.get(), vlen, MSG_DONTWAIT, nullptr);
+      // Waiting only for the first message of a batch (MSG_WAITFORONE): the socket blocks, for at
+      // most its receive timeout (MayWait).
+      bool wait = mayWait && count == 0;
+      if (wait) stats_.lingerWaits++;
+      int r = recvmmsg(fd_, msgs_.get(), vlen, wait ? MSG_WAITFORONE : MSG_DONTWAIT, nullptr);
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {
@@ -560,13 +608,13 @@ void Queue::Deliver(uint32_t count) {
   if (count > stats_.batchMax) stats_.batchMax = count;
   stats_.batchHist[HistBucket(count)]++;
 
-  napi_handle_scope scope = nullptr;
+  // The handles of a batch (its count and the call's result) live in the wake-up's handle scope: one
+  // scope per batch cost a heap allocation per batch, and a wake-up holds a bounded number of batches.
   napi_value recv = nullptr, fn = nullptr, argv[1] = {nullptr}, result = nullptr;
   napi_status st = napi_generic_failure;
   if (EnterJs()) {
-    if (napi_open_handle_scope(env_, &scope) != napi_ok) scope = nullptr;
-    napi_get_reference_value(env_, static_cast<napi_ref>(*this), &recv);
-    napi_get_reference_value(env_, static_cast<napi_ref>(onBatch_), &fn);
+    recv = turn_->recv;
+    fn = turn_->onBatch;
     napi_create_uint32(env_, count, &argv[0]);
     inCallback_ = true;
     st = recv && fn ? napi_call_function(env_, recv, fn, 1, argv, &result) : napi_generic_failure;
@@ -577,6 +625,8 @@ void Queue::Deliver(uint32_t count) {
   napi_value err = nullptr;
   if (pending) napi_get_and_clear_last_exception(env_, &err);
   bool failed = st != napi_ok || pending;
+  // Failed without an exception: JavaScript cannot run here any more (worker terminating).
+  if (st != napi_ok && !pending) turn_->failed = true;
   // A failed handler may have written half the table: the whole batch goes through unchanged.
   SendVerdicts(count, failed);
   if (failed) {
@@ -600,7 +650,6 @@ void Queue::Deliver(uint32_t count) {
       }
     }
   }
-  if (scope) napi_close_handle_scope(env_, scope);
   if (closeRequested_) {
     closeRequested_ = false;
     Shutdown();
@@ -783,6 +832,7 @@ Napi::Value Queue::GetStats(const Napi::CallbackInfo& info) {
   o.Set("bytes", s.bytes);
   o.Set("wakeups", s.wakeups);
   o.Set("budgetYields", s.budgetYields);
+  o.Set("lingerWaits", s.lingerWaits);
   o.Set("recvCalls", s.recvCalls);
   o.Set("recvErrors", s.recvErrors);
   o.Set("enobufs", s.enobufs);

@@ -21,6 +21,7 @@ struct Stats {
   double bytes = 0;            // packet bytes handed to JavaScript
   double wakeups = 0;          // poll callbacks
   double budgetYields = 0;     // wake-ups that stopped at maxPacketsPerWake
+  double lingerWaits = 0;      // receives that could wait for packets rather than return to the event loop
   double recvCalls = 0;        // recvmmsg calls that returned messages
   double recvErrors = 0;       // recvmmsg failures other than EAGAIN/EINTR
   double enobufs = 0;          // ENOBUFS from recv (socket overrun; normally off: NETLINK_NO_ENOBUFS)
@@ -72,15 +73,18 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   // Receive path.
   void OnReadable(int status) override;
   void Drain();
-  uint32_t FillBatch(bool allowRecv);
+  uint32_t FillBatch(bool allowRecv, bool mayWait);
   bool HavePending() const { return pendSlot_ < pendCount_; }
   // One wake-up's JavaScript scopes, opened on its first batch (EnterJs) and closed at its end.
   struct JsTurn {
     napi_handle_scope handles = nullptr;
     napi_callback_scope callback = nullptr;
+    napi_value recv = nullptr;     // this queue's JavaScript object, for the whole wake-up
+    napi_value onBatch = nullptr;  // the batch handler, for the whole wake-up
     bool failed = false;
   };
   bool EnterJs();
+  bool MayWait(uint64_t wakeStart);
   void Deliver(uint32_t count);
   void SendVerdicts(uint32_t count, bool forceAccept);
   void StartChunk();
@@ -105,6 +109,8 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
   uint16_t queueNum_ = 0;
   uint32_t seq_ = 0;
   uint32_t maxPacketsPerWake_ = 1024;
+  uint64_t lingerMs_ = 0;             // how long one wake-up may go on waiting for packets (0: never wait)
+  uv_loop_t* loop_ = nullptr;         // the loop the socket is polled on
   nl::SocketWatch* watch_ = nullptr;  // while open and polled
   JsTurn* turn_ = nullptr;            // set while Drain runs
 

@@ -74,7 +74,9 @@ export class PacketHandler {
   readonly handle = (batch: QueueBatch): void => {
     const { bytes, table, count } = batch;
     this.counters.observeBatch(count);
-    this.pmtu.beginBatch();
+    // The route cache reads the clock per batch (the clock call costs more than a small batch's
+    // rewrites): only when some rule will look up a path MTU.
+    if (this.rules.clampsToPmtu) this.pmtu.beginBatch();
     // Date.now, not performance.now: on Node 20 performance.now (a JavaScript wrapper over an internal
     // clock) was seen allocating in some runs of test/fault/allocation.test.ts; Date.now never was.
     // A wall-clock step moves a window, which a lab can live with.

@@ -81,6 +81,12 @@ export interface NativeQueueOptions {
   maxPacketsPerWake: number;
   /** Send a run of unmodified accepts as one NFQNL_MSG_VERDICT_BATCH message. */
   batchVerdicts: boolean;
+  /**
+   * Milliseconds one wake-up may go on waiting in the addon for the next packets (each wait at most
+   * 2 ms, and never past a due timer) instead of returning to the event loop when the socket is
+   * empty; 0 = return at once.
+   */
+  lingerMs: number;
 }
 
 /** Counters kept by the addon (plain numbers, read at scrape time). */
@@ -94,6 +100,8 @@ export interface NativeQueueStats {
   wakeups: number;
   /** Wake-ups that stopped at maxPacketsPerWake. */
   budgetYields: number;
+  /** Receives that waited in the addon for packets (lingerMs) rather than return to the event loop. */
+  lingerWaits: number;
   recvCalls: number;
   recvErrors: number;
   enobufs: number;

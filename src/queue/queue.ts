@@ -45,6 +45,14 @@ export interface NfQueueOptions {
   maxPacketsPerWake?: number;
   /** Send runs of unmodified accepts as one batch verdict. Default true. */
   batchVerdicts?: boolean;
+  /**
+   * How long (ms) one wake-up may go on waiting in the addon for the next packets when the socket is
+   * empty, rather than go back to the event loop; each wait lasts at most 2 ms and never past a due
+   * timer. Default 10: a turn of Node's event loop costs more than the few packets a batch carries
+   * at moderate rates (bench/RESULTS.md, "Waiting in the addon"). Timers, messages and other I/O on
+   * this thread then wait at most about lingerMs + 2 ms. 0 = go back at once.
+   */
+  lingerMs?: number;
   /** Receives what the handler threw. Without it, a throwing handler is an uncaught exception. */
   onError?: (err: unknown) => void;
 }
@@ -57,6 +65,7 @@ export const NfQueueDefaults = {
   rcvBuf: 0,
   maxPacketsPerWake: 1024,
   batchVerdicts: true,
+  lingerMs: 10,
 } as const;
 
 /** Synchronous read of the kernel's line (the async reader in metrics/ serves scrapes). */
@@ -91,6 +100,7 @@ export class NfQueue {
     const bufferBytes = intOption('bufferBytes', options.bufferBytes, NfQueueDefaults.bufferBytes, MIN_BUFFER_BYTES, 1 << 30);
     const rcvBuf = intOption('rcvBuf', options.rcvBuf, NfQueueDefaults.rcvBuf, 0, 1 << 30);
     const maxPacketsPerWake = intOption('maxPacketsPerWake', options.maxPacketsPerWake, NfQueueDefaults.maxPacketsPerWake, 1, 1 << 24);
+    const lingerMs = intOption('lingerMs', options.lingerMs, NfQueueDefaults.lingerMs, 0, 1000);
 
     const batch: QueueBatch = {
       bytes: new Uint8Array(bufferBytes),
@@ -109,6 +119,7 @@ export class NfQueue {
         rcvBuf,
         maxPacketsPerWake,
         batchVerdicts: options.batchVerdicts ?? NfQueueDefaults.batchVerdicts,
+        lingerMs,
       });
     } catch (err) {
       throw this.explain(fromNative(err));

@@ -38,6 +38,8 @@ export class RuleSet {
   readonly actionNames: readonly ActionChoice[];
   /** Indexed by rule: 1 for a fault action (oversize, strip, zero, duplicate): logged at info. */
   readonly faults: Uint8Array;
+  /** Whether any rule clamps to the path MTU: only then does a batch need the route cache's clock. */
+  readonly clampsToPmtu: boolean;
   /** Indexed by rule: 1 when the rule has `select:`; the handler then asks `selector`. */
   readonly selective: Uint8Array;
   readonly selector: Selector;
@@ -77,6 +79,7 @@ export class RuleSet {
     this.rules = rules;
     this.names = rules.map((r) => r.name);
     this.actions = Object.freeze(rules.map(compileAction));
+    this.clampsToPmtu = this.actions.some((a) => a.mode === ActionMode.ClampToPmtu);
     this.actionNames = rules.map((r) => r.action);
     this.faults = Uint8Array.from(rules, (r) => (FAULT_ACTIONS.includes(r.action) ? 1 : 0));
     this.selective = Uint8Array.from(rules, (r) => (r.select === null ? 0 : 1));

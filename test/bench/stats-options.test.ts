@@ -18,6 +18,8 @@ test('bench options: defaults, --quick, and problems that say how to fix them', 
   assert.deepEqual(defaults.paths, ['plain', 'kernel', 'c', 'daemon']);
   assert.equal(defaults.reps, 5);
   assert.equal(defaults.latencyReps, 5);
+  assert.equal(defaults.latencyBurst, 1);
+  assert.equal(parseOptions(['--latency-burst', '64']).latencyBurst, 64);
   assert.equal(defaults.pacedRate, 50_000);
   assert.equal(defaults.pacedBurst, 8);
   assert.equal(defaults.scaling, false);

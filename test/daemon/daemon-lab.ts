@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { Lab, LabAddress, LabInterface } from '../lab/lab.js';
 import { startCapture, type Capture } from '../lab/capture.js';
 import type { TrackedProcess } from '../lab/process-group.js';
-import type { CapturedPacket } from '../lab/pcap.js';
+import type { CapturedIpPacket } from '../lab/pcap.js';
 import { TcpFlag } from '../../src/packet/tcp.js';
 import { readSyn } from '../queue/syn.js';
 
@@ -83,10 +83,10 @@ export interface Handshakes {
   syn: Map<string, number>;
   /** flowKey -> MSS of the SYN/ACK (server -> client). */
   synAck: Map<string, number>;
-  packets: CapturedPacket[];
+  packets: CapturedIpPacket[];
 }
 
-export function handshakes(packets: CapturedPacket[]): Handshakes {
+export function handshakes(packets: CapturedIpPacket[]): Handshakes {
   const syn = new Map<string, number>();
   const synAck = new Map<string, number>();
   for (const p of packets) {
@@ -114,7 +114,7 @@ export async function captureBothEnds(
 }
 
 /** ICMPv6 Packet Too Big (type 2) messages among captured packets (no extension headers before ICMPv6). */
-export function packetTooBig(packets: CapturedPacket[]): Array<{ mtu: number }> {
+export function packetTooBig(packets: CapturedIpPacket[]): Array<{ mtu: number }> {
   const ICMPV6 = 58;
   return packets.filter((p) => p.ip[0]! >> 4 === 6 && p.ip[6] === ICMPV6 && p.ip[40] === 2).map((p) => ({ mtu: p.ip.readUInt32BE(44) }));
 }

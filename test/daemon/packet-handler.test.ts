@@ -55,8 +55,8 @@ interface Packet {
   origLength?: number;
 }
 
-function setUp() {
-  const parsed = parseConfig(CONFIG, 'test.yaml');
+function setUp(configText = CONFIG) {
+  const parsed = parseConfig(configText, 'test.yaml');
   assert.ok(parsed.ok, JSON.stringify(parsed));
   const config = parsed.config;
   const counters = new PacketCounters(config.rules.map((r) => ({ name: r.name, action: r.action })));
@@ -183,4 +183,15 @@ test('an unparseable packet is accepted unchanged and counted under rule (none);
   assert.equal(counters.rowLabel(counters.noRule).name, '(none)');
   assert.equal(mssAt(start!, good.length), 1380, 'the next packet of the batch is still rewritten');
   assert.equal(counters.batchSum, 2);
+});
+
+test('a batch starts the route cache (its clock read) only when some rule clamps to the path MTU', () => {
+  const withClamp = setUp();
+  withClamp.runBatch([{ bytes: syn4(80) }]);
+  withClamp.runBatch([{ bytes: syn4(80) }, { bytes: syn6(80) }]);
+  assert.equal(withClamp.pmtu.batches, 2, 'one beginBatch per batch');
+  const setOnly = setUp(CONFIG.slice(0, CONFIG.indexOf('  - name: dry')));
+  setOnly.runBatch([{ bytes: syn4(80) }]);
+  assert.equal(setOnly.pmtu.batches, 0, 'no clamp-to-pmtu rule: the cache is never asked');
+  assert.equal(setOnly.counters.outcomeCount(RULE.set, Outcome.Modified), 1);
 });

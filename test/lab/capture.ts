@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host, Lab } from './lab.js';
-import { readPcap, type CapturedPacket } from './pcap.js';
+import { readPcap, type CapturedIpPacket } from './pcap.js';
 
 export interface Capture {
-  stop(): Promise<CapturedPacket[]>;
+  stop(): Promise<CapturedIpPacket[]>;
 }
 
 export interface CaptureOptions {

@@ -4,7 +4,8 @@
 // record cut short by a killed tcpdump dropped.
 import { readCaptureBytes } from '../../src/capture/read-capture.js';
 
-export interface CapturedPacket {
+/** One IP packet copied out of a capture (src/capture's CapturedPacket is the reader's reused view of a record). */
+export interface CapturedIpPacket {
   /** Seconds since the epoch, with the fraction. */
   time: number;
   /** Whole seconds since the epoch, and the rest in integer nanoseconds (a double of epoch seconds
@@ -15,8 +16,8 @@ export interface CapturedPacket {
   ip: Buffer;
 }
 
-export function readPcap(file: Buffer): CapturedPacket[] {
-  const packets: CapturedPacket[] = [];
+export function readPcap(file: Buffer): CapturedIpPacket[] {
+  const packets: CapturedIpPacket[] = [];
   readCaptureBytes('capture', file, (p) => {
     if (p.ipOffset < 0) return;
     packets.push({

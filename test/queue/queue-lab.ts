@@ -91,6 +91,8 @@ export interface SyngenOptions {
   mss?: number;
   sportBase?: number;
   options?: 'mss' | 'linux' | 'none';
+  /** SYNs per sendmmsg (syngen's default 64); paced, one burst every batch/rate seconds. */
+  batch?: number;
 }
 
 export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number; seconds: number }> {
@@ -101,6 +103,7 @@ export async function syngen(lab: Lab, o: SyngenOptions): Promise<{ sent: number
   if (o.mss) args.push('--mss', String(o.mss));
   if (o.sportBase) args.push('--sport-base', String(o.sportBase));
   if (o.options) args.push('--options', o.options);
+  if (o.batch) args.push('--batch', String(o.batch));
   const { stdout } = await lab.exec('client', SYNGEN, args);
   return JSON.parse(stdout) as { sent: number; seconds: number };
 }

@@ -64,6 +64,7 @@ test('NfQueue allocates the buffer and table once and passes every option, defau
     rcvBuf: 0,
     maxPacketsPerWake: 1024,
     batchVerdicts: true,
+    lingerMs: 10,
   });
   assert.equal(c.buffer, q.batch.bytes);
   assert.equal(c.table, q.batch.table);
@@ -80,13 +81,14 @@ test('NfQueue allocates the buffer and table once and passes every option, defau
       rcvBuf: 1 << 20,
       maxPacketsPerWake: 2,
       batchVerdicts: false,
+      lingerMs: 0,
     },
     () => {},
   );
   const d = calls[1]!;
   assert.equal(d.table.length, 3 * STRIDE);
   assert.equal(d.buffer.byteLength, MIN_BUFFER_BYTES);
-  assert.deepEqual(d.options, { maxLen: 10, failOpen: false, rcvBuf: 1 << 20, maxPacketsPerWake: 2, batchVerdicts: false });
+  assert.deepEqual(d.options, { maxLen: 10, failOpen: false, rcvBuf: 1 << 20, maxPacketsPerWake: 2, batchVerdicts: false, lingerMs: 0 });
 });
 
 test('the handler gets the same batch object every time, with the count of this batch', () => {
@@ -128,6 +130,8 @@ test('options out of range are NFQ_ERR_INVALID_OPTION and never reach the addon'
     { queue: 1, bufferBytes: MIN_BUFFER_BYTES - 1 },
     { queue: 1, maxPacketsPerWake: 0 },
     { queue: 1, rcvBuf: -1 },
+    { queue: 1, lingerMs: -1 },
+    { queue: 1, lingerMs: 1001 },
   ];
   for (const options of bad) {
     assert.throws(

@@ -135,6 +135,7 @@ export function zeroStats(): NativeQueueStats {
     bytes: 0,
     wakeups: 0,
     budgetYields: 0,
+    lingerWaits: 0,
     recvCalls: 0,
     recvErrors: 0,
     enobufs: 0,
