@@ -75,6 +75,9 @@ export interface SupervisorDeps {
   readonly signals?: boolean;
 }
 
+/** The signals the daemon follows, through the event loop (rad): SIGHUP reloads, SIGTERM and SIGINT stop. */
+const FOLLOWED_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT'] as const;
+
 /** A worker that dies is started again after this long, doubling while it keeps failing, at most a second. */
 const RESTART_DELAY_MS = 100;
 const RESTART_DELAY_MAX_MS = 1000;
@@ -150,8 +153,11 @@ export class Supervisor {
   private resolveStopped!: () => void;
   /** Settles after stop() finished. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+  /** SIGTERM or SIGINT that came while starting: honoured once start is done. */
+  private stopAsked: NodeJS.Signals | undefined;
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     if (signal === 'SIGHUP') void this.reload();
+    else if (!this.started) this.stopAsked ??= signal;
     else void this.stop(signal);
   };
 
@@ -194,6 +200,10 @@ export class Supervisor {
   async start(): Promise<void> {
     const { config } = this;
     const { log } = this.deps;
+    // Followed from the first moment: under Node's default action a SIGTERM while starting (systemctl
+    // stop during activation, e.g. of the restart after a watchdog kill) or a SIGHUP would end the
+    // process at once and leave the firewall rules the guard had just installed.
+    if (this.deps.signals !== false) for (const signal of FOLLOWED_SIGNALS) process.on(signal, this.onSignal);
     try {
       const results = await Promise.all(this.slots.map((slot) => this.launch(slot)));
       const failed = results.find((r) => r !== undefined);
@@ -220,7 +230,10 @@ export class Supervisor {
       throw err;
     }
     this.started = true;
-    if (this.deps.signals !== false) for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.on(signal, this.onSignal);
+    if (this.stopAsked !== undefined) {
+      await this.stop(this.stopAsked);
+      return;
+    }
     this.stopSummary = new RuleSummary(() => this.packetCounters(), log).start();
     this.deps.notifier.ready(this.status());
     this.stopWatchdog = this.deps.notifier.startWatchdog(() => this.healthProblem() === undefined);
@@ -425,7 +438,7 @@ export class Supervisor {
     const { log } = this.deps;
     if (signal) log.info('stopping', { signal });
     this.deps.notifier.stopping('stopping');
-    for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.off(s, this.onSignal);
+    for (const s of FOLLOWED_SIGNALS) process.off(s, this.onSignal);
     this.stopWatchdog?.();
     this.stopSummary?.();
     // Our rules out first, so no packet meets a queue that is closing.

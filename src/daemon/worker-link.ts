@@ -18,7 +18,20 @@ export type WorkerLauncher = (init: WorkerInit) => WorkerLink;
 /** From dist/src/daemon/ to the compiled thread entry next to this file. */
 const WORKER_THREAD = new URL('./worker-thread.js', import.meta.url);
 
+/**
+ * A queue worker's young generation (V8's nursery), in MB; Node's default lets it grow to 48. A worker
+ * allocates almost nothing per packet, so a nursery that size fills over many minutes, and its pages
+ * become resident one by one as it fills: the process's RSS crept up through a whole soak (+10% over
+ * 25M SYNs) with an unchanged heap. A small one is collected every few seconds instead and keeps RSS
+ * flat (docs/reliability.md, "Soak").
+ */
+export const WORKER_YOUNG_GENERATION_MB = 3;
+
 /** Real threads. `nativeModule`: what each thread loads its native binding from (tests: a fake). */
 export function threadLauncher(nativeModule?: string): WorkerLauncher {
-  return (init) => new Worker(WORKER_THREAD, { workerData: { ...init, nativeModule } }) as WorkerLink;
+  return (init) =>
+    new Worker(WORKER_THREAD, {
+      workerData: { ...init, nativeModule },
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    }) as WorkerLink;
 }

@@ -1,7 +1,7 @@
 // Keeps the daemon's NFQUEUE rules in place (run --manage-firewall): installs the rules `mssmangler
 // rules` prints for the configuration, checks on a timer (and on ruleset change events, where the kernel
 // sends them) that every one is still there, puts back what a flush, someone else's iptables-restore or
-// a firewall manager's reload took away, and at stop removes exactly what it installed. With fail-open and
+// a firewall manager's reload took away, and at stop removes every rule of ours. With fail-open and
 // --queue-bypass a vanished rule is otherwise silent: traffic flows, unclamped.
 //
 // Which rules are ours: comment "mssmangler" AND our queue number, nothing else is ever deleted. Which
@@ -9,6 +9,9 @@
 // spells the flag masks its own way, adds /32), so instead of a second spelling of iptables' printer,
 // the guard learns each rule's printed form from the binary itself when it installs it (append, list,
 // the one new line is its form). A check is then one `-t mangle -S` per family, compared line by line.
+// Once the current set is complete, every other rule of ours goes (an earlier set's, an earlier run's,
+// a second copy of one whose install went unseen), so the guard converges on one copy of each; at stop,
+// every rule of ours goes, learnt or not.
 //
 // Order of a swap (start over rules left by an earlier run, SIGHUP with new rules): every new rule is
 // appended before any old one is deleted, so the queue is never without a rule. During the swap a packet
@@ -31,6 +34,14 @@ export const DEFAULT_CHECK_INTERVAL_MS = 5000;
 export const EVENT_SETTLE_MS = 100;
 /** A failing step (e.g. restore iptables) is logged at most once in this long; it is counted every time. */
 const FAILURE_LOG_EVERY_MS = 60_000;
+/**
+ * At stop there is no next check to retry a failed removal, so stop tries this often, this far apart.
+ * A failure there need not be iptables' own: under systemd's default KillMode=control-group every
+ * process of the unit gets the SIGTERM, and an iptables the daemon starts while systemd still sweeps the
+ * cgroup dies with it (the shipped unit says KillMode=mixed; an operator's own unit may not).
+ */
+export const STOP_ATTEMPTS = 3;
+export const STOP_RETRY_MS = 250;
 
 type Binary = 'iptables' | 'ip6tables';
 
@@ -85,11 +96,6 @@ interface Entry {
   listed: readonly string[] | null;
 }
 
-interface Retired {
-  readonly binary: Binary;
-  readonly line: readonly string[];
-}
-
 export interface CheckResult {
   readonly missing: number;
   readonly restored: number;
@@ -122,10 +128,12 @@ function key(tokens: readonly string[]): string {
 
 const queueOf = nfqueueFirstQueue;
 
+const NOTHING_CHECKED: CheckResult = { missing: 0, restored: 0 };
+
 export class FirewallGuard {
   private entries: Entry[] = [];
-  /** Rules of ours from an earlier set (or an earlier run) still to delete once the current set is in. */
-  private retired: Retired[] = [];
+  /** Families that may hold rules of ours outside the current set (an earlier set's or run's), looked at until tidy. */
+  private readonly untidy = new Set<Binary>();
   /** Per family, what the last check found missing: kept when a listing fails. */
   private readonly missingBy = new Map<Binary, number>();
   private tail: Promise<unknown> = Promise.resolve();
@@ -160,22 +168,27 @@ export class FirewallGuard {
    */
   check(): Promise<CheckResult> {
     // After stop, nothing of ours is to be touched again (not even rules whose delete failed).
-    if (!this.running) return Promise.resolve({ missing: 0, restored: 0 });
+    if (!this.running) return Promise.resolve(NOTHING_CHECKED);
     if (this.pendingCheck) return this.pendingCheck;
     const pending = this.exclusive(async () => {
       this.pendingCheck = undefined;
-      return this.checkNow();
+      // Asked for before stop but queued behind it: a repair now would outlive the daemon.
+      return this.running ? this.checkNow() : NOTHING_CHECKED;
     });
     this.pendingCheck = pending;
     return pending;
   }
 
-  /** Stops checking and deletes every rule it installed that is still there (and nothing else). */
+  /**
+   * Stops checking and deletes every rule of ours (every copy, whether it installed it or took it over),
+   * after the check or swap that runs now; nothing queued behind it changes the rules any more.
+   */
   stop(): Promise<void> {
     this.running = false;
     this.options.events?.stop();
     this.options.timer.clear(this.timerHandle);
     this.options.timer.clear(this.eventHandle);
+    this.eventHandle = undefined;
     return this.exclusive(() => this.removeAll());
   }
 
@@ -231,21 +244,22 @@ export class FirewallGuard {
     const after = await this.list(entry.binary);
     const counts = new LineCounts(before);
     const added = after.filter((l) => !counts.take(key(l)));
-    // Exactly one new line unless someone else changed our rules in the same instant; then learn
-    // nothing, and the next check appends it again and learns then.
+    // Exactly one new line unless someone else changed our rules in the same instant, or an earlier
+    // append went in unseen (its listing failed); then learn nothing: the next check appends it again
+    // and learns then, and tidy() deletes the copies nobody learnt.
     entry.listed = added.length === 1 ? added[0]! : null;
     return after;
   }
 
   private async swap(plan: readonly FirewallRule[], atStart: boolean): Promise<void> {
+    // A reload that waited behind stop: the rules are gone and stay gone.
+    if (!this.running) return;
     const old = this.entries;
     const next: Entry[] = plan.map((r) => ({ binary: binaryFor(r.family), chain: r.chain, spec: ruleSpec(r), listed: null }));
     if (!atStart && sameSpecs(old, next)) return;
-    // Old rules are retired first and leave that list only once deleted: a swap that fails half-way
-    // finishes at a later check instead of leaking rules.
-    for (const e of old) if (e.listed !== null) this.retired.push({ binary: e.binary, line: e.listed });
     this.entries = next;
-    // At start, rules of ours an earlier run left behind (same comment and queue) are replaced too.
+    // At start, rules of ours an earlier run left behind (same comment and queue) are replaced too. The
+    // old rules go only once the new set is complete: a swap that fails half-way finishes at a later check.
     const binaries: Binary[] = atStart ? ['iptables', 'ip6tables'] : families(old, next);
     for (const binary of binaries) {
       const mine = next.filter((e) => e.binary === binary);
@@ -255,19 +269,18 @@ export class FirewallGuard {
           (r) => (r.code === 0 ? this.ours(r.stdout) : []),
           () => [],
         );
-        for (const line of stale) this.retired.push({ binary, line });
-        await this.attempt(`delete ${binary}`, () => this.deleteRetired(binary, stale));
+        if (stale.length > 0) await this.tidy(binary, stale);
         continue;
       }
+      this.untidy.add(binary);
       await this.attempt(`install ${binary}`, async () => {
         let listing = await this.list(binary);
-        if (atStart) for (const line of listing) this.retired.push({ binary, line });
         for (const entry of mine) {
           const learnt = await this.attempt(`add ${binary}`, () => this.installAndLearn(entry, listing));
           if (learnt !== undefined) listing = learnt;
         }
         // Only once every new rule is in (a rule that failed to go in keeps the old ones for now).
-        if (mine.every((e) => e.listed !== null)) await this.deleteRetired(binary, listing);
+        if (mine.every((e) => e.listed !== null)) await this.tidy(binary, listing);
       });
     }
     for (const binary of families(next, []))
@@ -281,36 +294,39 @@ export class FirewallGuard {
   }
 
   /**
-   * Deletes the retired lines of one family that are present, each once, but never the copies the
-   * current set holds; keeps the ones whose delete failed for the next check.
+   * Deletes every rule of ours in one family's listing beyond one copy of each rule of the current set
+   * (after stop, the set is empty: every rule of ours). Callers call it only once the set is complete,
+   * so the queue is never without a rule. `-D` deletes the first rule with the text, and older copies
+   * sit first, so the copy kept is the newest. Returns true when every delete went through; otherwise the
+   * family stays untidy and the next check tries again.
    */
-  private async deleteRetired(binary: Binary, listing: readonly string[][]): Promise<void> {
-    const kept = new LineCounts();
-    for (const e of this.entries) if (e.binary === binary && e.listed !== null) kept.add(key(e.listed));
-    const present = new LineCounts(listing);
-    const stay: Retired[] = [];
-    for (const r of this.retired) {
-      if (r.binary !== binary) {
-        stay.push(r);
-        continue;
-      }
-      const k = key(r.line);
-      // Gone already, or only the copies the current set owns are left.
-      if (present.get(k) <= kept.get(k)) continue;
-      present.take(k);
+  private async tidy(binary: Binary, listing: readonly string[][]): Promise<boolean> {
+    const keep = new LineCounts();
+    for (const e of this.entries) if (e.binary === binary && e.listed !== null) keep.add(key(e.listed));
+    let clean = true;
+    for (const line of listing) {
+      if (keep.take(key(line))) continue;
       const ok = await this.attempt(`delete ${binary}`, async () => {
-        await this.run(binary, ['-t', TABLE, '-D', ...r.line]);
+        await this.run(binary, ['-t', TABLE, '-D', ...line]);
         return true;
       });
-      if (ok !== true) stay.push(r);
+      if (ok !== true) clean = false;
     }
-    this.retired = stay;
+    if (clean) this.untidy.delete(binary);
+    else this.untidy.add(binary);
+    return clean;
+  }
+
+  /** The families checked: those of the current set, and those that may still hold other rules of ours. */
+  private families(): Binary[] {
+    const untidy = [...this.untidy].map((binary) => ({ binary }));
+    return families(this.entries, untidy);
   }
 
   private async checkNow(): Promise<CheckResult> {
     let missing = 0;
     const restored: string[] = [];
-    for (const binary of families(this.entries, this.retired)) {
+    for (const binary of this.families()) {
       const mine = this.entries.filter((e) => e.binary === binary);
       const listing = await this.attempt(`list ${binary}`, () => this.list(binary));
       if (listing === undefined) {
@@ -332,10 +348,11 @@ export class FirewallGuard {
           restored.push(formatCommand({ binary, args: ['-t', TABLE, '-A', entry.chain, ...entry.spec] }));
         else stillMissing++;
       }
-      if (stillMissing === 0 && this.retired.some((r) => r.binary === binary)) {
-        // A swap that could not finish: the new set is complete now, so the old rules can go.
+      if (stillMissing === 0 && (absent.length > 0 || this.untidy.has(binary) || listing.length > mine.length)) {
+        // The set is complete now: rules of ours beyond it (a swap that could not finish, a copy whose
+        // install went unseen, one added by hand) can go.
         const now = absent.length === 0 ? listing : await this.attempt(`list ${binary}`, () => this.list(binary));
-        if (now !== undefined) await this.deleteRetired(binary, now);
+        if (now !== undefined) await this.tidy(binary, now);
       }
       this.missingBy.set(binary, stillMissing);
       missing += stillMissing;
@@ -348,12 +365,23 @@ export class FirewallGuard {
     return { missing, restored: restored.length };
   }
 
+  /**
+   * Deletes every rule of ours in every family the guard touched, learnt or not (a copy whose install
+   * went unseen is ours too), listing again and retrying what failed, STOP_ATTEMPTS times at most.
+   */
   private async removeAll(): Promise<void> {
-    for (const e of this.entries) if (e.listed !== null) this.retired.push({ binary: e.binary, line: e.listed });
+    let left = this.families();
     this.entries = [];
-    for (const binary of families([], this.retired)) {
-      await this.attempt(`remove ${binary}`, async () => this.deleteRetired(binary, await this.list(binary)));
+    for (let attempt = 1; left.length > 0; attempt++) {
+      if (attempt > 1) await new Promise<void>((resolve) => this.options.timer.set(resolve, STOP_RETRY_MS));
+      const failed: Binary[] = [];
+      for (const binary of left) {
+        const listing = await this.attempt(`remove ${binary}`, () => this.list(binary));
+        if (listing === undefined || !(await this.tidy(binary, listing))) failed.push(binary);
+      }
+      left = attempt < STOP_ATTEMPTS ? failed : [];
     }
+    this.untidy.clear();
     this.options.metrics.setMissing(0);
   }
 

@@ -191,3 +191,40 @@ test('supervisor: a queue that cannot be bound fails the start and leaves no que
   assert.equal(workers.native.queues.size, 0, 'queue 0 closed again');
   assert.deepEqual(notifier.sent, ['STOPPING=1'], 'never READY');
 });
+
+test('supervisor: a SIGTERM while starting stops it once start is done: the firewall rules come out, no READY=1', async () => {
+  const out = new LineCapture();
+  const log = createLogger({ level: 'info', format: 'json', stream: out });
+  const workers = new InThreadWorkers(log);
+  const notifier = new RecordingNotifier();
+  const firewall: string[] = [];
+  const supervisor = new Supervisor(config({ setMss: 1380 }), {
+    launch: workers.launch,
+    notifier,
+    log,
+    clock: new ManualClock(),
+    defaultMetrics: false,
+    queueProcPath: '/nonexistent',
+    firewall: () => ({
+      // systemctl stop while the rules go in (the unit is still activating): Node's default action for
+      // SIGTERM would end the process here and leave them.
+      start: async () => {
+        firewall.push('start');
+        process.emit('SIGTERM', 'SIGTERM');
+      },
+      reload: async () => undefined,
+      stop: async () => {
+        firewall.push('stop');
+      },
+    }),
+  });
+  const listeners = process.listenerCount('SIGTERM');
+  let stopped = false;
+  void supervisor.stopped.then(() => (stopped = true));
+  await supervisor.start();
+  await until('stopped after start', () => stopped);
+  assert.deepEqual(firewall, ['start', 'stop'], 'the rules that went in came out');
+  assert.deepEqual(notifier.sent, ['STOPPING=1'], 'systemd never heard READY=1');
+  assert.equal(workers.native.queues.size, 0, 'every queue closed');
+  assert.equal(process.listenerCount('SIGTERM'), listeners, 'no signal handler left behind');
+});

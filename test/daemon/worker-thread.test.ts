@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildConfig } from '../../src/config/parse.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Supervisor } from '../../src/daemon/supervisor.js';
-import { threadLauncher, type WorkerLink } from '../../src/daemon/worker-link.js';
+import { threadLauncher, WORKER_YOUNG_GENERATION_MB, type WorkerLink } from '../../src/daemon/worker-link.js';
+import type { Worker } from 'node:worker_threads';
 import { LineCapture } from '../log/capture.js';
 
 const FAKE_NATIVE = new URL('../support/fake-native-module.js', import.meta.url).href;
@@ -38,6 +39,8 @@ test('worker threads: start, reload, a terminated thread restarted within a seco
   });
   await supervisor.start();
   assert.equal(launched.length, 2);
+  // A small nursery keeps a queue worker's RSS flat (worker-link.ts).
+  assert.equal((launched[0] as unknown as Worker).resourceLimits?.maxYoungGenerationSizeMb, WORKER_YOUNG_GENERATION_MB);
   assert.equal(supervisor.healthProblem(), undefined);
 
   await supervisor.reload();

@@ -5,7 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildConfig } from '../../src/config/parse.js';
-import { FirewallGuard, EVENT_SETTLE_MS, type FirewallGuardSink, type GuardTimer, type RulesetEvents } from '../../src/firewall/guard.js';
+import {
+  FirewallGuard,
+  EVENT_SETTLE_MS,
+  STOP_ATTEMPTS,
+  STOP_RETRY_MS,
+  type FirewallGuardSink,
+  type GuardTimer,
+  type RulesetEvents,
+} from '../../src/firewall/guard.js';
 import { planFirewall, type FirewallRule } from '../../src/firewall/plan.js';
 import { FakeIptables, printed } from './fake-iptables.js';
 import { formatCommand, iptablesCommands } from '../../src/firewall/iptables.js';
@@ -97,6 +105,23 @@ function setup(events?: RulesetEvents) {
 /** Lets the check a timer started run to its end. */
 async function settled(guard: FirewallGuard): Promise<void> {
   await guard.check();
+}
+
+/** Stops the guard, firing its retry delays as they come; returns how many it waited for. */
+async function stopped(guard: FirewallGuard, timer: ManualTimer): Promise<number> {
+  let done = false;
+  const stopping = guard.stop().then(() => (done = true));
+  let retries = 0;
+  for (let turns = 0; !done; turns++) {
+    assert.ok(turns < 10_000, 'stop never finished');
+    await new Promise((r) => setImmediate(r));
+    if ([...timer.pending.values()].some((t) => t.ms === STOP_RETRY_MS)) {
+      retries++;
+      timer.fire(STOP_RETRY_MS);
+    }
+  }
+  await stopping;
+  return retries;
 }
 
 test('guard: start installs exactly the planned rules, after the foreign ones, and checks every interval', async () => {
@@ -298,18 +323,92 @@ test('guard: an event triggers a check soon, without waiting for the interval', 
   assert.ok(stopped, 'the event source is stopped');
 });
 
-test('guard: a delete that fails at stop is logged and counted, and nothing runs after stop', async () => {
-  const { fake, sink, logged, guard } = setup();
+test('guard: a delete that fails at stop is retried, logged and counted, and nothing runs after stop', async () => {
+  const { fake, timer, sink, logged, guard } = setup();
   const p = plan(1380, 4);
   await guard.start(p);
   fake.failure = (_b, args) =>
     args[2] === '-D' ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' } : undefined;
-  await guard.stop();
-  assert.equal(sink.errors, 2);
+  assert.equal(await stopped(guard, timer), STOP_ATTEMPTS - 1, 'tried again after a pause, a bounded number of times');
+  assert.equal(sink.errors, 2 * STOP_ATTEMPTS, 'every failed delete counted');
   assert.equal(logged.filter((l) => l.level === 'error').length, 1);
   assert.deepEqual(fake.rules('iptables'), printedPlan(p, 'iptables'), 'left in place (they carry --queue-bypass)');
   fake.failure = undefined;
   const before = fake.commands.length;
   assert.deepEqual(await guard.check(), { missing: 0, restored: 0 });
   assert.equal(fake.commands.length, before);
+});
+
+/** What runCommand (src/firewall/runner.ts) answers for an iptables that a signal ended. */
+const KILLED = { code: 1, stdout: '', stderr: 'iptables killed by SIGTERM (timeout 10000 ms)' };
+
+test('guard: a removal that systemd killed at stop (SIGTERM to the whole unit) is tried again until every rule is gone', async () => {
+  // Under KillMode=control-group systemd sends SIGTERM to every process of the unit, and an iptables the
+  // daemon starts in reply may still meet that sweep: the listing, or any one delete, dies.
+  for (const victim of [1, 2, 3]) {
+    const { fake, timer, guard } = setup();
+    fake.addForeign('iptables', FOREIGN4);
+    await guard.start(plan(1380));
+    let n = 0;
+    fake.failure = () => (++n === victim ? KILLED : undefined);
+    const retries = await stopped(guard, timer);
+    assert.deepEqual(fake.rules('iptables'), [FOREIGN4], `command ${victim} killed: IPv4 rules gone, the foreign one stays`);
+    assert.deepEqual(fake.rules('ip6tables'), [], `command ${victim} killed: IPv6 rules gone`);
+    assert.equal(retries, 1, `command ${victim} killed: one pause, then the second round finished`);
+  }
+});
+
+test('guard: stop removes every copy of our rules, also copies it did not install or could not confirm', async () => {
+  const { fake, timer, guard } = setup();
+  const p = plan(1380, 4);
+  // The listing after the first append fails: that rule goes in unseen, and the second append then sees
+  // two new lines and cannot tell which is its own. Neither is learnt.
+  let afterAppend = false;
+  let failed = false;
+  fake.failure = (_b, args) => {
+    if (args[2] === '-A') afterAppend = true;
+    else if (args[2] === '-S' && afterAppend && !failed) {
+      failed = true;
+      return KILLED;
+    }
+    return undefined;
+  };
+  await guard.start(p);
+  assert.equal(fake.rules('iptables').length, 2, 'both rules went in');
+  // The next check appends and learns them again; the copies nobody learnt go once the set is complete.
+  assert.deepEqual(await guard.check(), { missing: 0, restored: 2 });
+  assert.deepEqual(fake.rules('iptables'), printedPlan(p, 'iptables'), 'one copy of each rule while running');
+  // A second copy of a rule of ours, appended by hand (or by `mssmangler rules --apply`): ours too.
+  fake.addForeign('iptables', printedPlan(p, 'iptables')[0]!);
+  fake.addForeign('iptables', FOREIGN4);
+  await stopped(guard, timer);
+  assert.deepEqual(fake.rules('iptables'), [FOREIGN4], 'no copy of a rule of ours outlives stop');
+});
+
+test('guard: nothing changes the rules after stop: a reload or a check queued behind it, or one running when it came', async () => {
+  const { fake, timer, guard } = setup();
+  const first = plan(1380, 4);
+  await guard.start(first);
+  // SIGHUP then SIGTERM: the supervisor's reload reaches the guard only after the workers switched,
+  // which can be after stop began.
+  const stopping = stopped(guard, timer);
+  await guard.reload(plan(1300, 4, { destinationPort: 443 }));
+  await stopping;
+  assert.deepEqual(fake.rules('iptables'), [], 'the reload after stop installed nothing');
+
+  // A check running (repairing a flush) when stop comes: stop waits for it, then removes what it put back.
+  const second = setup();
+  await second.guard.start(first);
+  second.fake.flush('iptables');
+  second.fake.maxInFlight = 0;
+  const checking = second.guard.check();
+  await new Promise((r) => setImmediate(r));
+  assert.ok(second.fake.inFlight > 0, 'the check is under way');
+  const stop = stopped(second.guard, second.timer);
+  const queued = second.guard.check();
+  await Promise.all([checking, stop, queued]);
+  assert.deepEqual(second.fake.rules('iptables'), []);
+  assert.equal(second.fake.maxInFlight, 1, 'stop never ran a command alongside the check');
+  const adds = second.fake.commands.filter((c) => c.includes(' -A ')).length;
+  assert.equal(adds, 4, 'two installs at start, two repairs by the running check, none after stop');
 });

@@ -146,6 +146,12 @@ async function reloadAndWait(c: SystemdContainer, msg: string): Promise<void> {
   await waitUntil(`"${msg}" in the journal`, 15_000, async () => (await countLogged(c, msg)) > before);
 }
 
+/** For a failed stop: the unit's last lines about stopping and the firewall, so the cause is in the report. */
+async function stopStory(c: SystemdContainer): Promise<string> {
+  const lines = (await c.journal(UNIT)).filter((l) => /stop|firewall|[Ww]atchdog|[Kk]ill|Start|Deactivated/.test(l));
+  return `the unit's journal ends:\n${lines.slice(-15).join('\n')}`;
+}
+
 async function mainPid(c: SystemdContainer): Promise<number> {
   return Number(await c.property(UNIT, 'MainPID'));
 }
@@ -321,7 +327,7 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
   await t.test('systemctl stop removes the queue rules', async () => {
     await c.systemctl('stop', UNIT);
     assert.equal(await c.property(UNIT, 'ActiveState'), 'inactive');
-    assert.deepEqual(await queueRules(c, firewall.backend), []);
+    assert.deepEqual(await queueRules(c, firewall.backend), [], await stopStory(c));
   });
 
   await t.test("the journal holds the daemon's JSON log lines", async () => {
@@ -341,7 +347,7 @@ test('the Debian package under a real systemd: install, run, reload, upgrade, wa
     const files = (await c.exec('dpkg-query', ['-L', 'mssmangler'])).stdout.split('\n').filter((p) => p.startsWith('/'));
     await c.exec('dpkg', ['--purge', 'mssmangler']);
     assert.equal((await c.execStatus('systemctl', ['is-active', UNIT])).stdout.trim(), 'inactive', 'the service runs on after purge');
-    assert.deepEqual(await queueRules(c, firewall.backend), [], 'the queue rules outlived the package');
+    assert.deepEqual(await queueRules(c, firewall.backend), [], `the queue rules outlived the package; ${await stopStory(c)}`);
     // Directories the package shares with others (/usr, /etc) stay; everything of its own goes.
     const own = files.filter((p) => p.includes('mssmangler'));
     const left = (

@@ -88,6 +88,8 @@ test('the unit runs unprivileged with CAP_NET_ADMIN only, notifies, and manages 
   assert.match(one('ExecStart') ?? '', /^\/usr\/bin\/mssmangler run --manage-firewall --config \/etc\/mssmangler\/config\.yaml$/);
   assert.equal(s.get('ExecStartPre'), undefined);
   assert.equal(s.get('ExecStopPost'), undefined);
+  // The daemon removes its rules with iptables after SIGTERM: those must not get systemd's SIGTERM too.
+  assert.equal(one('KillMode'), 'mixed');
   assert.equal(one('RestrictAddressFamilies'), 'AF_NETLINK AF_UNIX AF_INET AF_INET6');
   assert.equal(s.get('MemoryDenyWriteExecute'), undefined, "V8's JIT needs writable+executable pages");
   assert.equal(s.get('PrivateUsers'), undefined, 'CAP_NET_ADMIN must count in the host network namespace');
