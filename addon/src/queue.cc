@@ -148,8 +148,9 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), en
   if (info[4].IsFunction()) onError_ = Napi::Persistent(info[4].As<Napi::Function>());
   asyncCtx_.reset(new Napi::AsyncContext(env, "nfqueue"));
 
-  // An open queue keeps the loop alive: a process whose queues are closed exits by itself.
+  // The loop whose timers bound a wait (MayWait); none: never wait.
   if (napi_get_uv_event_loop(env, &loop_) != napi_ok) loop_ = nullptr;
+  // An open queue keeps the loop alive: a process whose queues are closed exits by itself.
   int rc = nl::SocketWatch::Start(env, fd_, this, true, &watch_);
   state_ = State::Open;
   if (rc != 0) {

@@ -84,7 +84,7 @@ class Queue : public Napi::ObjectWrap<Queue>, private nl::WatchOwner {
     bool failed = false;
   };
   bool EnterJs();
-  bool MayWait(uint64_t wakeStart);
+  bool MayWait(uint64_t wakeStartMs);
   void Deliver(uint32_t count);
   void SendVerdicts(uint32_t count, bool forceAccept);
   void StartChunk();
