@@ -1,9 +1,10 @@
 // The lab itself: real TCP connections from client to server through the router, over IPv4 and IPv6,
-// seen in a capture on the server side; and nothing of the lab left behind after destroy().
+// seen in a capture on the server side; nothing of the lab left behind after destroy(); and labs of
+// test processes that are gone swept away.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { Lab, LabAddress, LabInterface } from './lab.js';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { Lab, LabAddress, LabInterface, sweepStaleLabs } from './lab.js';
 import { startCapture } from './capture.js';
 
 const SERVER_SCRIPT = `
@@ -46,3 +47,37 @@ test('a TCP connection crosses the lab router over IPv4 and IPv6, and destroy() 
   assert.ok(!left.includes(lab.router), `namespace ${lab.router} was removed`);
   assert.equal(server.running, false, 'the server process was stopped');
 });
+
+test('a lab left behind by a test process that is gone is removed, with what runs in it; a live one is not', async (t) => {
+  // A PID that surely exists no more: a child that has exited and been reaped.
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  assert.ok(gone !== undefined && gone > 0);
+  const stale = `mm-stale-${gone}-1-r`;
+  const scriptStale = `mm-stale-${gone}-c`;
+  const live = `mm-stale-${process.pid}-99-s`;
+  for (const ns of [stale, scriptStale, live]) execFileSync('ip', ['netns', 'add', ns]);
+  t.after(() => {
+    for (const ns of [stale, scriptStale, live]) spawnSync('ip', ['netns', 'del', ns]);
+  });
+  // Something still running in the stale lab, as a daemon of a killed test would be.
+  const sleeper = spawn('ip', ['netns', 'exec', stale, 'sleep', '600'], { stdio: 'ignore' });
+  t.after(() => sleeper.kill('SIGKILL'));
+  const sleeperEnd = new Promise<NodeJS.Signals | null>((resolve) => sleeper.once('exit', (_code, signal) => resolve(signal)));
+  await waitUntil(() => execFileSync('ip', ['netns', 'pids', stale], { encoding: 'utf8' }).trim() !== '');
+
+  // Test files run in parallel and each sweeps at its first lab, so another may get there first:
+  // what counts is what is left afterwards.
+  const removed = await sweepStaleLabs();
+
+  assert.ok(!removed.includes(live), 'the namespace of a live test process stays');
+  const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  assert.ok(!left.includes(stale) && !left.includes(scriptStale), 'the stale namespaces are gone');
+  assert.ok(left.includes(live), 'the live one is still there');
+  const stillRunning = new Promise<string>((resolve) => setTimeout(resolve, 5000, 'still running after 5 s').unref());
+  assert.equal(await Promise.race([sleeperEnd, stillRunning]), 'SIGKILL', 'the process inside the stale lab was ended');
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(condition(), 'condition reached within 2 s');
+}

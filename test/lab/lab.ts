@@ -40,6 +40,50 @@ export interface LabOptions {
 export type Host = 'client' | 'router' | 'server';
 
 let labCounter = 0;
+let staleSwept = false;
+
+/**
+ * A lab namespace name: mm-TAG-PID-N-HOST from Lab, mm-TAG-PID-HOST from scripts/reliability-lab.sh;
+ * PID is the process that made it.
+ */
+const LAB_NAMESPACE = /^mm-[a-z0-9]+-(\d+)(?:-\d+)?-[crs]$/;
+
+/**
+ * Removes the namespaces of labs whose test process is gone, and every process still inside them. A
+ * test process killed outright (SIGKILL, a CI timeout) never ran destroy(); its namespaces would stay
+ * on the machine, holding routes, rules and possibly a daemon, until something removes them. Only
+ * names of our own pattern whose PID no longer exists: a lab of a live test process is never touched.
+ */
+export async function sweepStaleLabs(): Promise<string[]> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  const removed: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const pid = LAB_NAMESPACE.exec(name)?.[1];
+    if (pid === undefined || processExists(Number(pid))) continue;
+    const { stdout: pids } = await run('ip', ['netns', 'pids', name]).catch(() => ({ stdout: '' }));
+    for (const p of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await runQuiet('ip', ['netns', 'del', name]);
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but is not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export class Lab {
   readonly client: string;
@@ -56,6 +100,10 @@ export class Lab {
 
   static async create(options: LabOptions): Promise<Lab> {
     requireRoot();
+    if (!staleSwept) {
+      staleSwept = true;
+      await sweepStaleLabs();
+    }
     const prefix = `mm-${options.tag}-${process.pid}-${++labCounter}`;
     const lab = new Lab(prefix);
     try {
