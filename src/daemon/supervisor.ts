@@ -17,7 +17,7 @@ import type { SystemdNotifier } from '../lifecycle/notify.js';
 import type { Logger } from '../log/logger.js';
 import { RuleSummary } from '../log/rule-summary.js';
 import { DaemonMetrics, type FirewallCounterReader, type QueueSocketCounters } from '../metrics/daemon-metrics.js';
-import { PacketCounters, sumCounters, type CounterMemory } from '../metrics/packet-counters.js';
+import { PacketCounters, sumCountersInto, type CounterMemory } from '../metrics/packet-counters.js';
 import { startMetricsServer as startMetricsServerDefault, type MetricsServer, type MetricsServerOptions } from '../metrics/server.js';
 import { compileRules } from '../rules/rule-set.js';
 import { selectionMemory } from '../rules/selector.js';
@@ -150,6 +150,8 @@ export class Supervisor {
   private stopping = false;
   private started = false;
   private statsId = 0;
+  /** Where packetCounters() sums, for the configuration it was made for. */
+  private counterSum: { config: Config; sum: PacketCounters } | undefined;
   private resolveStopped!: () => void;
   /** Settles after stop() finished. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -181,10 +183,16 @@ export class Supervisor {
     this.firewall = deps.firewall?.(this.metrics);
   }
 
-  /** The packet counters of every worker, summed (scrape time). */
+  /**
+   * The packet counters of every worker, summed (scrape time, summary line). The same store is summed
+   * into again until the rules change; each call overwrites it.
+   */
   packetCounters(): PacketCounters {
-    return sumCounters(
-      labelsOf(this.config),
+    if (this.counterSum?.config !== this.config) {
+      this.counterSum = { config: this.config, sum: new PacketCounters(labelsOf(this.config)) };
+    }
+    return sumCountersInto(
+      this.counterSum.sum,
       this.slots.map((s) => PacketCounters.over(s.counters)),
     );
   }

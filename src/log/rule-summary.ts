@@ -19,13 +19,16 @@ interface RuleSnapshot {
   /** Per-outcome counts at the rule's last line. */
   readonly counts: Float64Array;
   loggedAt: number;
+  /** The tick that last saw the rule: a rule no tick sees any more was removed by a reload. */
+  seenInTick: number;
 }
 
 export class RuleSummary {
   private readonly intervalMs: number;
   private readonly now: () => number;
   /** By rule name and action: survives a reload that reorders rules (PacketCounters.setRules keeps those counts). */
-  private snapshots = new Map<string, RuleSnapshot>();
+  private readonly snapshots = new Map<string, RuleSnapshot>();
+  private ticks = 0;
 
   constructor(
     /** One store, or (with several workers) a function that sums them. */
@@ -42,14 +45,17 @@ export class RuleSummary {
     if (!this.logger.isInfoEnabled) return;
     const now = this.now();
     const c = typeof this.counters === 'function' ? this.counters() : this.counters;
-    const seen = new Map<string, RuleSnapshot>();
+    const tick = ++this.ticks;
     for (let rule = 0; rule < c.rules.length; rule++) {
       const { name, action } = c.rules[rule]!;
       const key = `${name}\u0000${action}`;
       const row = c.packets.subarray(rule * OUTCOME_COUNT, (rule + 1) * OUTCOME_COUNT);
       let snap = this.snapshots.get(key);
-      if (snap === undefined) snap = { counts: new Float64Array(OUTCOME_COUNT), loggedAt: -Infinity };
-      seen.set(key, snap);
+      if (snap === undefined) {
+        snap = { counts: new Float64Array(OUTCOME_COUNT), loggedAt: -Infinity, seenInTick: tick };
+        this.snapshots.set(key, snap);
+      }
+      snap.seenInTick = tick;
       if (now - snap.loggedAt < this.intervalMs) continue;
 
       let total = 0;
@@ -83,8 +89,9 @@ export class RuleSummary {
       snap.counts.set(row);
       snap.loggedAt = now;
     }
-    // Rules removed by a reload are forgotten.
-    this.snapshots = seen;
+    // Rules removed by a reload are forgotten. In place: a new map per tick would live until the next
+    // tick, long enough for V8 to move it to the old generation (docs/reliability.md, "Soak").
+    for (const [key, snap] of this.snapshots) if (snap.seenInTick !== tick) this.snapshots.delete(key);
   }
 
   /**

@@ -276,10 +276,23 @@ export class PacketCounters {
  * The sum of several stores (one per queue worker) under the rule list `rules`: each worker's rows are
  * matched by rule name and action, so a worker still on the previous rules during a reload adds what
  * its rows share with the new list. The last MSS per rule is the first worker's that has one. Scrape
- * time only: allocates.
+ * time only: allocates a new store (sumCountersInto reuses one).
  */
 export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketCounters[]): PacketCounters {
-  const sum = new PacketCounters(rules);
+  return sumCountersInto(new PacketCounters(rules), parts);
+}
+
+/**
+ * sumCounters into `sum`, which is zeroed first and keeps its rule list. The supervisor sums at every
+ * scrape and every summary tick: one reused store per rule list, rather than a fresh one each time,
+ * which left its shared-memory arrays alive until the next call and so for V8's old generation to
+ * collect (docs/reliability.md, "Soak").
+ */
+export function sumCountersInto(sum: PacketCounters, parts: readonly PacketCounters[]): PacketCounters {
+  for (const a of [sum.packets, sum.mssBeforeBuckets, sum.mssBeforeSum, sum.mssAfterBuckets, sum.mssAfterSum]) a.fill(0);
+  for (const a of [sum.lastMssBefore, sum.lastMssAfter]) a.fill(0);
+  for (const a of [sum.batchBuckets, sum.pmtuFallbacks, sum.globals]) a.fill(0);
+  const rules = sum.rules;
   const index = new Map<string, number>();
   rules.forEach((r, i) => index.set(`${r.name}\u0000${r.action}`, i));
   const add = (to: Float64Array, toAt: number, from: Float64Array, fromAt: number, n: number): void => {

@@ -108,6 +108,13 @@ test('supervisor: every queue rewrites, and /metrics sums two workers (queue-lev
   assert.equal(sample(text, 'mssmangler_queue_received_packets_total', { queue: 0 }), 3);
   assert.equal(sample(text, 'mssmangler_queue_received_packets_total', { queue: 1 }), 2);
   assert.match(text, /^mssmangler_worker_restarts_total\{queue="1"\} 0$/m, 'a restart counter per queue from the start');
+  // The sum is made again into the same store: a second scrape, then one after more traffic, counts
+  // each packet once.
+  const summed = supervisor.packetCounters();
+  assert.equal(sample(await supervisor.metrics.exposition(), 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 5);
+  workers.queue(1).deliver([syn(6)]);
+  assert.equal(sample(await supervisor.metrics.exposition(), 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 6);
+  assert.equal(supervisor.packetCounters(), summed, 'one store for the sums while the rules stay');
   await supervisor.stop();
 });
 

@@ -88,6 +88,27 @@ test('a reload that keeps the rule keeps its baseline', async () => {
   assert.equal(out.json()[1]!['changed'], 1);
 });
 
+test('a rule a reload removed is forgotten: put back later, its line counts from zero again', async () => {
+  const { out, counters, summary, advance } = setup();
+  traffic(counters, 7, 0);
+  summary.tick();
+  counters.setRules([{ name: 'idle', action: 'set' }]);
+  advance(10_000);
+  summary.tick();
+  counters.setRules([
+    { name: 'vpn-clamp', action: 'set' },
+    { name: 'idle', action: 'set' },
+  ]);
+  traffic(counters, 3, 0);
+  advance(10_000);
+  summary.tick();
+  await settle();
+  assert.deepEqual(
+    out.json().map((l) => l['changed']),
+    [7, 3],
+  );
+});
+
 test('nothing is built or logged when info is disabled', async () => {
   const { out, counters, summary } = setup('warn');
   traffic(counters, 10, 0);

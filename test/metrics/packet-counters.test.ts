@@ -3,7 +3,7 @@ import { collectionsDuring } from '../support/collections.js';
 import { test } from 'node:test';
 import { Outcome } from '../../src/packet/outcome.js';
 import { mssSlot } from '../../src/metrics/buckets.js';
-import { NO_MSS, NO_RULE, PacketCounters, PmtuFallback } from '../../src/metrics/packet-counters.js';
+import { NO_MSS, NO_RULE, PacketCounters, PmtuFallback, sumCountersInto } from '../../src/metrics/packet-counters.js';
 
 const rules = [
   { name: 'vpn-clamp', action: 'set' },
@@ -95,6 +95,31 @@ test('setRules keeps the counts of rules with the same name and action, zeroes t
   c.setRules([]);
   assert.equal(c.noRule, 0);
   assert.equal(c.outcomeCount(0, Outcome.NotTcp), 1);
+});
+
+test('sumCountersInto overwrites its store: summing again counts each packet once, the last MSS included', () => {
+  const a = new PacketCounters(rules);
+  const b = new PacketCounters([rules[1]!, rules[0]!]);
+  a.countOutcome(0, Outcome.Modified);
+  a.observeMss(0, 1460, 1380);
+  a.observeBatch(1);
+  b.countOutcome(1, Outcome.Modified);
+  b.countOutcome(b.noRule, Outcome.NotTcp);
+  b.observeBatch(2);
+  const sum = new PacketCounters(rules);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(sumCountersInto(sum, [a, b]), sum);
+    assert.equal(sum.outcomeCount(0, Outcome.Modified), 2, 'vpn-clamp from both stores, by name');
+    assert.equal(sum.outcomeCount(sum.noRule, Outcome.NotTcp), 1);
+    assert.equal(sum.mssBeforeSum[0], 1460);
+    assert.equal(sum.lastMssAfter[0], 1380);
+    assert.equal(sum.batchSum, 3);
+  }
+  b.setRules([]);
+  sumCountersInto(sum, [b]);
+  assert.equal(sum.outcomeCount(0, Outcome.Modified), 0, 'what is no longer in any part is gone from the sum');
+  assert.equal(sum.lastMssAfter[0], 0);
+  assert.equal(sum.batchSum, 2);
 });
 
 test('the rule list given to setRules is copied and frozen', () => {
