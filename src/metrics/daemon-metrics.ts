@@ -7,7 +7,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Outcome, OUTCOME_COUNT, outcomeNames } from '../packet/outcome.js';
 import { BATCH_BUCKETS, MSS_BUCKETS, MSS_BUCKET_SLOTS } from './buckets.js';
-import { CollectedMetric, histogramSamples, type Sample } from './collected-metric.js';
+import { CollectedMetric, histogramSamples, withLabel, type Sample } from './collected-metric.js';
 import { PMTU_FALLBACK_NAMES, PacketCounters } from './packet-counters.js';
 import type { FamilyRulePackets } from '../firewall/counters.js';
 import type { FirewallGuardCounters } from './firewall-guard-counters.js';
@@ -219,7 +219,7 @@ export class DaemonMetrics {
             const labels = ruleLabels(row);
             // Outcome.Parsed is an intermediate state, never a final outcome.
             for (let o = Outcome.Parsed + 1; o < OUTCOME_COUNT; o++) {
-              out.push({ labels: { ...labels, outcome: outcomeNames[o]! }, value: c().outcomeCount(row, o) });
+              out.push({ labels: withLabel(labels, 'outcome', outcomeNames[o]!), value: c().outcomeCount(row, o) });
             }
           }
           return out;
