@@ -43,7 +43,12 @@ export function assertSafeArguments(binary: string, args: readonly string[]): as
 export const runCommand: CommandRunner = async (binary, args, input) => {
   assertSafeArguments(binary, args);
   return await new Promise<CommandResult>((resolve, reject) => {
-    const child = spawn(binary, args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
+    // No stdin pipe unless there is input: ending an empty one raced the command's exit, and a
+    // listing at every scrape then failed a write with EPIPE (an error object, thrown away) each time.
+    const child =
+      input === undefined
+        ? spawn(binary, args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS })
+        : spawn(binary, args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -62,7 +67,9 @@ export const runCommand: CommandRunner = async (binary, args, input) => {
           : { code: 1, stdout, stderr: `${stderr}${binary} killed by ${signal} (timeout ${COMMAND_TIMEOUT_MS} ms)` },
       ),
     );
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
+    if (input !== undefined && child.stdin !== null) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
   });
 };
