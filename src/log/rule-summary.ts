@@ -89,8 +89,8 @@ export class RuleSummary {
       snap.counts.set(row);
       snap.loggedAt = now;
     }
-    // Rules removed by a reload are forgotten. In place: a new map per tick would live until the next
-    // tick, long enough for V8 to move it to the old generation (docs/reliability.md, "Soak").
+    // Rules removed by a reload are forgotten, in place: the summary ticks every few seconds for the
+    // daemon's whole life, and a new map each time is garbage that need not be made.
     for (const [key, snap] of this.snapshots) if (snap.seenInTick !== tick) this.snapshots.delete(key);
   }
 

@@ -284,9 +284,8 @@ export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketC
 
 /**
  * sumCounters into `sum`, which is zeroed first and keeps its rule list. The supervisor sums at every
- * scrape and every summary tick: one reused store per rule list, rather than a fresh one each time,
- * which left its shared-memory arrays alive until the next call and so for V8's old generation to
- * collect (docs/reliability.md, "Soak").
+ * scrape and every summary tick for the daemon's whole life: one store per rule list, rather than a
+ * new set of shared arrays each time.
  */
 export function sumCountersInto(sum: PacketCounters, parts: readonly PacketCounters[]): PacketCounters {
   for (const a of [sum.packets, sum.mssBeforeBuckets, sum.mssBeforeSum, sum.mssAfterBuckets, sum.mssAfterSum]) a.fill(0);
