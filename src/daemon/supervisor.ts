@@ -185,7 +185,7 @@ export class Supervisor {
 
   /**
    * The packet counters of every worker, summed (scrape time, summary line). The same store is summed
-   * into again until the rules change; each call overwrites it.
+   * into again until a reload swaps the configuration; each call overwrites it.
    */
   packetCounters(): PacketCounters {
     if (this.counterSum?.config !== this.config) {

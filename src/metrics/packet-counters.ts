@@ -103,8 +103,11 @@ export class PacketCounters {
 
   /** A reader over another thread's counters (the supervisor's view of a worker). Never write to it. */
   static over(memory: CounterMemory): PacketCounters {
-    const c = Object.create(PacketCounters.prototype) as PacketCounters;
-    Object.assign(c, { ...memory, rules: Object.freeze([...memory.rules]), noRule: memory.rules.length });
+    // Object.assign over the memory, then the two fields, not one object spread: see withLabel in
+    // collected-metric.ts (the supervisor makes these views at every scrape and summary tick).
+    const c = Object.assign(Object.create(PacketCounters.prototype) as PacketCounters, memory);
+    c.rules = Object.freeze(memory.rules.slice());
+    c.noRule = memory.rules.length;
     return c;
   }
 
@@ -288,9 +291,20 @@ export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketC
  * new set of shared arrays each time.
  */
 export function sumCountersInto(sum: PacketCounters, parts: readonly PacketCounters[]): PacketCounters {
-  for (const a of [sum.packets, sum.mssBeforeBuckets, sum.mssBeforeSum, sum.mssAfterBuckets, sum.mssAfterSum]) a.fill(0);
-  for (const a of [sum.lastMssBefore, sum.lastMssAfter]) a.fill(0);
-  for (const a of [sum.batchBuckets, sum.pmtuFallbacks, sum.globals]) a.fill(0);
+  for (const a of [
+    sum.packets,
+    sum.mssBeforeBuckets,
+    sum.mssBeforeSum,
+    sum.mssAfterBuckets,
+    sum.mssAfterSum,
+    sum.lastMssBefore,
+    sum.lastMssAfter,
+    sum.batchBuckets,
+    sum.pmtuFallbacks,
+    sum.globals,
+  ]) {
+    a.fill(0);
+  }
   const rules = sum.rules;
   const index = new Map<string, number>();
   rules.forEach((r, i) => index.set(`${r.name}\u0000${r.action}`, i));

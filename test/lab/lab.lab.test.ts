@@ -49,11 +49,14 @@ test('a TCP connection crosses the lab router over IPv4 and IPv6, and destroy() 
 });
 
 test('a lab left behind by a test process that is gone is removed, with what runs in it; a live one is not', async (t) => {
-  // A PID that surely exists no more: a child that has exited and been reaped.
-  const gone = spawnSync(process.execPath, ['-e', '']).pid;
-  assert.ok(gone !== undefined && gone > 0);
-  const stale = `mm-stale-${gone}-1-r`;
-  const scriptStale = `mm-stale-${gone}-c`;
+  // The labs' owner: a process alive while they are set up (so no other test file's sweep takes them
+  // early), then ended and reaped, as a test process killed outright would be.
+  const owner = spawn('sleep', ['600'], { stdio: 'ignore' });
+  t.after(() => owner.kill('SIGKILL'));
+  const ownerPid = owner.pid;
+  assert.ok(ownerPid !== undefined && ownerPid > 0);
+  const stale = `mm-stale-${ownerPid}-1-r`;
+  const scriptStale = `mm-stale-${ownerPid}-c`;
   const live = `mm-stale-${process.pid}-99-s`;
   for (const ns of [stale, scriptStale, live]) execFileSync('ip', ['netns', 'add', ns]);
   t.after(() => {
@@ -64,6 +67,10 @@ test('a lab left behind by a test process that is gone is removed, with what run
   t.after(() => sleeper.kill('SIGKILL'));
   const sleeperEnd = new Promise<NodeJS.Signals | null>((resolve) => sleeper.once('exit', (_code, signal) => resolve(signal)));
   await waitUntil(() => execFileSync('ip', ['netns', 'pids', stale], { encoding: 'utf8' }).trim() !== '');
+  await new Promise((resolve) => {
+    owner.once('exit', resolve);
+    owner.kill('SIGKILL');
+  });
 
   // Test files run in parallel and each sweeps at its first lab, so another may get there first:
   // what counts is what is left afterwards.

@@ -100,6 +100,8 @@ export class Lab {
 
   static async create(options: LabOptions): Promise<Lab> {
     requireRoot();
+    // The tag is part of the name sweepStaleLabs recognises.
+    if (!/^[a-z0-9]+$/.test(options.tag)) throw new Error(`lab tag "${options.tag}": lower-case letters and digits only`);
     if (!staleSwept) {
       staleSwept = true;
       await sweepStaleLabs();
