@@ -135,6 +135,26 @@ test('supervisor: a good reload switches every worker before READY=1 and reloade
   await supervisor.stop();
 });
 
+test('supervisor: after a reload that renames the rule, /metrics sums under the new name', async () => {
+  const { supervisor, workers } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () =>
+    buildConfig(
+      { text: 'rules:\n  - name: vpn\n    action: set\n    mss: 1300\n', name: 'next.yaml' },
+      { metricsListen: 'off', queueBalance: '0:1' },
+    ),
+  );
+  await supervisor.start();
+  workers.queue(0).deliver([syn(1)]);
+  assert.equal(sample(await supervisor.metrics.exposition(), 'mssmangler_packets_total', { rule: 'cli', outcome: 'modified' }), 1);
+  const before = supervisor.packetCounters();
+  await supervisor.reload();
+  workers.queue(1).deliver([syn(2), syn(3)]);
+  const text = await supervisor.metrics.exposition();
+  assert.equal(sample(text, 'mssmangler_packets_total', { rule: 'vpn', outcome: 'modified' }), 2);
+  assert.doesNotMatch(text, /rule="cli"/, 'the old rule is gone from the sums');
+  assert.notEqual(supervisor.packetCounters(), before, 'a new store for the new rule list');
+  await supervisor.stop();
+});
+
 test('supervisor: a bad reload changes nothing anywhere and still answers READY=1', async () => {
   const { supervisor, workers, notifier, messages } = await setUp({ setMss: 1380, queueBalance: '0:1' }, () =>
     buildConfig({ text: 'rules: 7\n', name: 'bad.yaml' }, {}),
