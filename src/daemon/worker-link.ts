@@ -23,8 +23,7 @@ const WORKER_THREAD = new URL('./worker-thread.js', import.meta.url);
  * allocates almost nothing per packet, so a nursery that size fills over many minutes, and its pages
  * become resident one by one as it fills: RSS climbed 12 kB/s with an unchanged heap (one queue,
  * 50,000 SYN/s). With a small one, collected every few minutes, it stayed within 1 MB (docs/reliability.md,
- * "Soak"; most of what a two-queue soak showed was the supervisor's, see withLabel in
- * src/metrics/collected-metric.ts).
+ * "Soak"; most of what a two-queue soak showed was the supervisor's old generation, not a worker's).
  */
 export const WORKER_YOUNG_GENERATION_MB = 3;
 
