@@ -7,7 +7,7 @@
 //
 // Every array lives in a SharedArrayBuffer: a queue worker thread writes its own PacketCounters, and
 // the supervisor reads the same memory (memory() / PacketCounters.over) and sums the workers at scrape
-// time (sumCounters). One writer per array, so no Atomics: a reader sees each count whole (an aligned
+// time (sumCountersInto). One writer per array, so no Atomics: a reader sees each count whole (an aligned
 // 8-byte store), at worst one scrape late.
 import { OUTCOME_COUNT } from '../packet/outcome.js';
 import { BATCH_BUCKET_SLOTS, MSS_BUCKET_SLOTS, batchSlot, mssSlot } from './buckets.js';
@@ -276,19 +276,11 @@ export class PacketCounters {
 }
 
 /**
- * The sum of several stores (one per queue worker) under the rule list `rules`: each worker's rows are
- * matched by rule name and action, so a worker still on the previous rules during a reload adds what
- * its rows share with the new list. The last MSS per rule is the first worker's that has one. Scrape
- * time only: allocates a new store (sumCountersInto reuses one).
- */
-export function sumCounters(rules: readonly RuleLabel[], parts: readonly PacketCounters[]): PacketCounters {
-  return sumCountersInto(new PacketCounters(rules), parts);
-}
-
-/**
- * sumCounters into `sum`, which is zeroed first and keeps its rule list. The supervisor sums at every
- * scrape and every summary tick for the daemon's whole life: one store per rule list, rather than a
- * new set of shared arrays each time.
+ * The sum of several stores (one per queue worker), written into `sum`, which is zeroed first and keeps
+ * its rule list: each worker's rows are matched by rule name and action, so a worker still on the
+ * previous rules during a reload adds what its rows share with the new list. The last MSS per rule is
+ * the first worker's that has one. Scrape time and the summary tick only. The supervisor keeps one
+ * `sum` per configuration rather than a new set of shared arrays at every call.
  */
 export function sumCountersInto(sum: PacketCounters, parts: readonly PacketCounters[]): PacketCounters {
   for (const a of [
