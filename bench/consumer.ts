@@ -3,8 +3,13 @@
 // written into the descriptor table (the addon sends them all in one sendmsg), on the main thread.
 // The difference to the daemon is what the daemon adds: rules, counters, logging, the worker thread.
 //
+// With --resend-unchanged it does no packet work at all: every packet goes back to the kernel as it came
+// (its payload in the verdict, so the kernel does what it does for a rewrite). That is the floor under
+// any consumer built on nfqueue-bindings: the addon's I/O and one JavaScript call per batch (the
+// benchmark's "floor" path).
+//
 //   ip netns exec ROUTER node dist/bench/consumer.js --queue N [--mss M] [--max-len N] [--fail-open 0|1]
-//     [--batch-size N]
+//     [--batch-size N] [--resend-unchanged]
 // Prints "ready" on stderr once bound, and on SIGTERM one JSON line of counters on stdout, then exits.
 import { parseArgs } from 'node:util';
 import {
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     'max-len': { type: 'string', default: '4096' },
     'fail-open': { type: 'string', default: '0' },
     'batch-size': { type: 'string', default: '256' },
+    'resend-unchanged': { type: 'boolean', default: false },
   },
 });
 
@@ -67,6 +73,15 @@ function onBatch(batch: QueueBatch): void {
   }
 }
 
+/** The floor: the payload goes back as it came, so the verdict carries it as a rewrite's would. No
+ * parsing, so no outcomes: its exit line has the queue's counters only. */
+function resendUnchanged(batch: QueueBatch): void {
+  const { table, count } = batch;
+  for (let row = 0, end = count * STRIDE; row < end; row += STRIDE) {
+    if ((table[row + Row.flags]! & PacketFlag.truncated) === 0) table[row + Row.newLength] = table[row + Row.length]!;
+  }
+}
+
 const queue = new NfQueue(
   loadNative(),
   {
@@ -75,7 +90,7 @@ const queue = new NfQueue(
     failOpen: values['fail-open'] === '1',
     batchSize: Number(values['batch-size']),
   },
-  onBatch,
+  values['resend-unchanged'] ? resendUnchanged : onBatch,
 );
 process.stderr.write('ready\n');
 

@@ -42,14 +42,15 @@ export interface BenchOptions {
   argv: readonly string[];
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,mssmangler,daemon]
+export const USAGE = `usage: npm run bench -- [--quick] [--family 4|6] [--reps N] [--seconds S] [--paths plain,kernel,c,floor,mssmangler,daemon]
                           [--latency-seconds S] [--latency-reps N] [--latency-burst N] [--load F] [--paced-rate PPS] [--paced-seconds S]
                           [--paced-burst N] [--batch N] [--max-len N] [--profile] [--perf] [--no-write]
        npm run bench -- --scaling [--family 4|6] [--reps N] [--seconds S] [--thread-share F] [--sources N]
   --quick            1 repetition of 1 s, 1 latency run of 1 s: a smoke run (about a minute)
   --family 4|6       one address family (default both)
-  --paths LIST       which paths, default plain,kernel,c,daemon; "daemon" is \`mssmangler run\` itself,
-                     "mssmangler" the packet core alone in a bench-only consumer (bench/consumer.ts)
+  --paths LIST       which paths, default plain,kernel,c,floor,daemon; "daemon" is \`mssmangler run\` itself,
+                     "floor" the addon with no packet work (every packet resent unchanged), "mssmangler"
+                     the packet core alone; both in a bench-only consumer (bench/consumer.ts)
   --reps N           saturation (and paced) repetitions per path (default 5); medians are reported
   --seconds S        generator seconds per saturation sample (default 3)
   --latency-seconds  generator seconds of one latency measurement (default 2)

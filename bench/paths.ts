@@ -11,14 +11,16 @@ export const OFFERED_MSS = 1460;
 export const C_QUEUE = 0;
 export const MSSMANGLER_QUEUE = 1;
 export const DAEMON_QUEUE = 2;
+export const FLOOR_QUEUE = 3;
 
-export type PathName = 'plain' | 'kernel' | 'c' | 'mssmangler' | 'daemon';
-export const PATH_NAMES: readonly PathName[] = ['plain', 'kernel', 'c', 'mssmangler', 'daemon'];
+export type PathName = 'plain' | 'kernel' | 'c' | 'floor' | 'mssmangler' | 'daemon';
+export const PATH_NAMES: readonly PathName[] = ['plain', 'kernel', 'c', 'floor', 'mssmangler', 'daemon'];
 /** What `npm run bench` measures without --paths: the daemon as users run it against the C consumer
- * (issue 11); 'mssmangler' (the packet core alone in a bench-only consumer) is on request. */
-export const DEFAULT_PATHS: readonly PathName[] = ['plain', 'kernel', 'c', 'daemon'];
+ * (issue 11), with the addon's I/O floor beside them (what the daemon cannot go below while its packet
+ * work is JavaScript); 'mssmangler' (the packet core alone in a bench-only consumer) is on request. */
+export const DEFAULT_PATHS: readonly PathName[] = ['plain', 'kernel', 'c', 'floor', 'daemon'];
 /** The paths whose consumer reads a queue (CPU per packet, paced mode). */
-export const QUEUE_PATHS: readonly PathName[] = ['c', 'mssmangler', 'daemon'];
+export const QUEUE_PATHS: readonly PathName[] = ['c', 'floor', 'mssmangler', 'daemon'];
 
 export interface PathSpec {
   name: PathName;
@@ -45,6 +47,15 @@ export const PATHS: Readonly<Record<PathName, PathSpec>> = {
   },
   // No --queue-bypass: with no consumer bound the kernel drops instead of passing packets unseen.
   c: { name: 'c', label: 'C consumer', target: ['-j', 'NFQUEUE', '--queue-num', String(C_QUEUE)], queue: C_QUEUE, rewrites: true },
+  // nfqueue-bindings with no packet work (bench/consumer.ts --resend-unchanged): what any consumer on
+  // the addon pays before its JavaScript does anything. The SYNs reach the sink unchanged.
+  floor: {
+    name: 'floor',
+    label: 'addon I/O floor (no packet work)',
+    target: ['-j', 'NFQUEUE', '--queue-num', String(FLOOR_QUEUE)],
+    queue: FLOOR_QUEUE,
+    rewrites: false,
+  },
   mssmangler: {
     name: 'mssmangler',
     label: 'mssmangler core consumer',

@@ -11,7 +11,7 @@ import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { CLI_PATH, C_CONSUMER_PATH, MSSMANGLER_CONSUMER_PATH, daemonArgs, daemonBatches } from './consumers.js';
-import { C_QUEUE, DAEMON_QUEUE, MSSMANGLER_QUEUE, PATHS, QUEUE_PATHS, TARGET_MSS, type PathName } from './paths.js';
+import { C_QUEUE, DAEMON_QUEUE, FLOOR_QUEUE, MSSMANGLER_QUEUE, PATHS, QUEUE_PATHS, TARGET_MSS, type PathName } from './paths.js';
 import { perfSummary, startPerf } from './perf-profile.js';
 import { summariseProfile } from './profile-summary.js';
 import { formatMarkdown, formatText, writeSection, type BenchResult, type FamilyResult, type PathResult } from './report.js';
@@ -80,21 +80,27 @@ async function main(): Promise<void> {
       ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...(options.perf ? ['--perf-basic-prof'] : []),
     ];
-    if (options.paths.includes('mssmangler')) {
+    // The bench-only consumer twice: the packet core alone (mssmangler), and no packet work (floor).
+    for (const [path, queue, extra] of [
+      ['mssmangler', MSSMANGLER_QUEUE, []],
+      ['floor', FLOOR_QUEUE, ['--resend-unchanged']],
+    ] as const) {
+      if (!options.paths.includes(path)) continue;
       await startConsumer(
         rig,
-        'mssmangler',
+        path,
         process.execPath,
         [
           ...nodeFlags,
           MSSMANGLER_CONSUMER_PATH,
           '--queue',
-          String(MSSMANGLER_QUEUE),
+          String(queue),
           ...common,
           '--max-len',
           String(options.maxLen),
           '--batch-size',
           String(options.batch),
+          ...extra,
         ],
         consumers,
         unavailable,

@@ -15,7 +15,7 @@ test('median and percentiles interpolate between closest ranks', () => {
 test('bench options: defaults, --quick, and problems that say how to fix them', () => {
   const defaults = parseOptions([]);
   assert.deepEqual(defaults.families, [4, 6]);
-  assert.deepEqual(defaults.paths, ['plain', 'kernel', 'c', 'daemon']);
+  assert.deepEqual(defaults.paths, ['plain', 'kernel', 'c', 'floor', 'daemon']);
   assert.equal(defaults.reps, 5);
   assert.equal(defaults.latencyReps, 5);
   assert.equal(defaults.latencyBurst, 1);
