@@ -194,8 +194,8 @@ function targets(family: FamilyResult): string[] {
     `added latency p50 at ${int(family.loadPps)} SYN/s ≤ 1.1 × C consumer's (median of ${daemon.latency.length}): ${ratio(s.addedP50VsC)} → ${verdict(s.addedP50VsC, s.addedP50VsC <= 1.1)}`,
     `added latency p99 ≤ 1.2 × C consumer's (median of ${daemon.latency.length}): ${ratio(s.addedP99VsC)} → ${verdict(s.addedP99VsC, s.addedP99VsC <= 1.2)}`,
   ];
-  // The same ratios for the addon with no packet work: below them no consumer on nfqueue-bindings gets,
-  // whatever its JavaScript does.
+  // The same ratios for the addon with no packet work: what no consumer on nfqueue-bindings gets below,
+  // whatever its JavaScript does (up to the noise between samples).
   const floor = family.paths.find((p) => p.path === 'floor' && !p.unavailable);
   if (floor) {
     const f = summarise(family, floor);
@@ -288,11 +288,12 @@ const METHOD = `### Method
   packet, and the supervisor's periodic work (the event-loop-lag timer of the default metrics) shows
   in the "main thread" column. \`--queue-num 3\` with bench/consumer.ts \`--resend-unchanged\`, the
   addon's I/O floor: nfqueue-bindings and one JavaScript call per batch that resends every packet as it
-  came (payload in the verdict, as for a rewrite) without parsing it; no consumer built on the addon
-  costs less, so the daemon's ratios to the C consumer cannot go below the floor's. On request
-  (\`--paths ...,mssmangler\`) \`--queue-num 1\` with bench/consumer.ts: the packet core alone
-  (parsePacket/rewriteMss per packet) on the main thread, to tell what the daemon adds. The consumers stay bound for the whole run so repetitions interleave the
-  paths (the order rotates each repetition). No \`--queue-bypass\`; every consumer binds with fail-open
+  came (payload in the verdict, as for a rewrite) without parsing it. No consumer built on the addon
+  does less, so its ratios to the C consumer are the least the daemon can reach (single samples scatter
+  around them). On request (\`--paths ...,mssmangler\`) \`--queue-num 1\` with bench/consumer.ts: the
+  packet core alone (parsePacket/rewriteMss per packet) on the main thread, to tell what the daemon
+  adds. The consumers stay bound for the whole run so repetitions interleave the paths (the order
+  rotates each repetition). No \`--queue-bypass\`; every consumer binds with fail-open
   OFF, so a full queue drops and the drop shows as loss instead of unmangled packets slipping through.
 - Cores: the generator runs on CPU 0 (taskset), and with it every bit of kernel forwarding its sends
   trigger (veth delivers in the sender's softirq context): plain and kernel-TCPMSS forwarding are paid
